@@ -1,0 +1,201 @@
+"""The `perftrust` command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline import __version__
+from pipeline.config import RepositoryConfig, Settings, load_settings
+from pipeline.db import connect
+from pipeline.errors import PerftrustError
+from pipeline.git_repo import RepoSpec
+from pipeline.git_sync import Progress as ProgressCallback
+from pipeline.sync import SyncSummary, run_sync
+
+console = Console(stderr=True)
+
+FRAMING = (
+    "perftrust shows performance-trust signals from repository activity: conversation starters, "
+    "not verdicts on a person, and no measure of interpersonal trust."
+)
+
+
+def _fail(exc: PerftrustError) -> None:
+    console.print(f"[bold red]error:[/] {exc.problem}", highlight=False)
+    if exc.fix:
+        console.print(f"  [bold]fix:[/] {exc.fix}", highlight=False)
+    sys.exit(2)
+
+
+@contextmanager
+def _progress() -> Iterator[Any]:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("commits"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    ) as progress:
+
+        def factory(label: str) -> ProgressCallback:
+            task = progress.add_task(label, total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return update
+
+        yield factory
+
+
+def _repositories(settings: Settings, repos: tuple[str, ...], branches: str | None) -> list[RepositoryConfig]:
+    if repos:
+        chosen = [RepositoryConfig(RepoSpec.parse(r)) for r in repos]
+    elif settings.repositories:
+        chosen = list(settings.repositories)
+    else:
+        chosen = [RepositoryConfig(RepoSpec(Path(".")))]  # the repository you stand in
+    if branches:
+        chosen = [RepositoryConfig(r.spec, branches) for r in chosen]
+    return chosen
+
+
+def _print_summary(summary: SyncSummary, seconds: float) -> None:
+    table = Table(title=f"perftrust sync - run {summary.run_id[:8]} - {summary.status}", title_justify="left")
+    for column in ("repository", "status", "commits added", "seconds"):
+        table.add_column(column, justify="right" if column in ("commits added", "seconds") else "left")
+    for step in summary.steps:
+        table.add_row(step.repo, step.status, f"{step.count_rows_added:,}", f"{step.duration_seconds:.2f}")
+    console.print(table)
+    for step in summary.steps:
+        for warning in step.warnings:
+            console.print(f"[yellow]warning[/] {step.repo}: {warning}", highlight=False)
+        if step.error_message:
+            console.print(f"[bold red]failed[/] {step.repo}: {step.error_message}", highlight=False)
+    contributors = "unchanged" if summary.count_contributors is None else f"{summary.count_contributors:,}"
+    console.print(
+        f"commits added: {summary.count_commits_added:,}   contributors: {contributors}   "
+        f"time: {seconds:.2f} s",
+        highlight=False,
+    )
+
+
+def _sync(config: Path | None, db: Path | None, repos: tuple[str, ...], branches: str | None, command: str) -> None:
+    started = time.perf_counter()
+    try:
+        settings = load_settings(config)
+        repositories = _repositories(settings, repos, branches)
+        con = connect(db or settings.db_path)
+        with _progress() as progress_for:
+            summary = run_sync(con, settings, repositories, command=command, progress_for=progress_for)
+        con.close()
+    except PerftrustError as exc:
+        _fail(exc)
+        return
+    _print_summary(summary, time.perf_counter() - started)
+    if summary.status != "succeeded":
+        sys.exit(1)
+
+
+_db_option = click.option(
+    "--db", type=click.Path(path_type=Path, dir_okay=False), help="DuckDB file (default: perftrust.duckdb here)."
+)
+_config_option = click.option(
+    "--config", type=click.Path(path_type=Path, dir_okay=False), help="perftrust.toml (default: ./perftrust.toml)."
+)
+_repo_option = click.option(
+    "--repo", "repos", multiple=True, metavar="[NAME=]PATH",
+    help="A local clone to sync (repeatable). Default: the repositories in perftrust.toml, else the current one.",
+)
+_branch_options = [
+    click.option("--all-branches", is_flag=True, help="Take every branch, not only the default branch."),
+    click.option("--branch", metavar="NAME", help="Take this branch instead of the default branch."),
+]
+
+
+def _branches(all_branches: bool, branch: str | None) -> str | None:
+    if all_branches and branch:
+        raise click.UsageError("--all-branches and --branch exclude each other")
+    return "all" if all_branches else (f"branch:{branch}" if branch else None)
+
+
+@click.group(help=f"perftrust {__version__}. {FRAMING}")
+@click.version_option(__version__, prog_name="perftrust")
+def main() -> None:
+    pass
+
+
+@main.command(help="The nightly job: sync every configured source, then the later stages.")
+@_db_option
+@_config_option
+@_repo_option
+@_branch_options[0]
+@_branch_options[1]
+def run(db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None) -> None:
+    _sync(config, db, repos, _branches(all_branches, branch), "run")
+
+
+@main.command(help="Load new git history into the database (incremental).")
+@_db_option
+@_config_option
+@_repo_option
+@_branch_options[0]
+@_branch_options[1]
+def sync(db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None) -> None:
+    _sync(config, db, repos, _branches(all_branches, branch), "sync")
+
+
+@main.command(help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5".')
+@_db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.argument("query")
+def sql(db: Path | None, fmt: str, query: str) -> None:
+    import duckdb
+
+    try:
+        con = connect(db or Path("perftrust.duckdb"), read_only=True)
+    except PerftrustError as exc:
+        _fail(exc)
+        return
+    try:
+        rel = con.sql(query)
+        if rel is None:
+            return
+        columns = rel.columns
+        rows = rel.fetchall()
+    except duckdb.Error as exc:
+        _fail(PerftrustError(f"the query failed: {str(exc).splitlines()[0]}", "check the SQL; tables are listed in sql/ and the README"))
+        return
+    out = click.get_text_stream("stdout")
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        json.dump([dict(zip(columns, r, strict=True)) for r in rows], out, default=str, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        table = Table(*columns, show_lines=False)
+        for r in rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in r))
+        Console(file=out, width=max(80, Console().width)).print(table)
+        out.write(f"({len(rows)} rows)\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""perftrust.toml: loaded once, validated, unknown keys are errors (a typo must not be silently ignored)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+from pipeline.git_repo import RepoSpec
+
+DEFAULT_CONFIG = Path("perftrust.toml")
+
+# Accounts that are automation, not people; matched (case-insensitive) against names, emails and logins.
+DEFAULT_BOT_PATTERNS = (
+    r"\[bot\]",
+    r"^dependabot",
+    r"^renovate",
+    r"^github-actions",
+    r"^(noreply|web-flow)@github\.com$",
+    r"^GitHub$",
+    r"^pre-commit-ci",
+    r"^snyk-bot",
+)
+
+_REF_SELECTION = re.compile(r"^(default|all|branch:.+)$")
+
+
+@dataclass(frozen=True)
+class RepositoryConfig:
+    spec: RepoSpec
+    branches: str = "default"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("perftrust.duckdb")
+    repositories: tuple[RepositoryConfig, ...] = ()
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
+    git_workers: int | None = None
+
+    def bot_regex(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.bot_patterns), re.IGNORECASE)
+
+
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "database": {"path": str},
+    "git": {"workers": int},
+    "identities": {"aliases": dict, "bot_patterns": list, "extra_bot_patterns": list},
+}
+_REPO_KEYS: dict[str, type] = {"path": str, "name": str, "branches": str}
+
+
+def _check_keys(section: str, table: dict[str, Any], allowed: dict[str, Any], source: Path) -> None:
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(
+                f"{source}: unknown key [{section}].{key}",
+                f"remove it or use one of: {', '.join(sorted(allowed))}",
+            )
+        if not isinstance(value, allowed[key]):
+            expected = allowed[key].__name__ if isinstance(allowed[key], type) else "value"
+            raise ConfigError(
+                f"{source}: [{section}].{key} must be a {expected}, not {type(value).__name__}",
+                f"write {key} as a TOML {expected}",
+            )
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from perftrust.toml (path given, or ./perftrust.toml if present, else defaults)."""
+    if path is None:
+        if not DEFAULT_CONFIG.exists():
+            return Settings()
+        path = DEFAULT_CONFIG
+    if not path.exists():
+        raise ConfigError(f"the configuration file {path} does not exist", "create it, or leave out --config")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the line named above") from exc
+    return settings_from_dict(data, path)
+
+
+def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
+    for key in data:
+        if key not in (*_SCHEMA, "repositories"):
+            raise ConfigError(
+                f"{source}: unknown section [{key}]",
+                f"use one of: {', '.join(sorted([*_SCHEMA, 'repositories']))}",
+            )
+    for section, allowed in _SCHEMA.items():
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {section} must be a table", f"write it as [{section}]")
+        _check_keys(section, table, allowed, source)
+
+    repositories = []
+    for i, entry in enumerate(data.get("repositories", [])):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{source}: repositories[{i}] must be a table", "write it as [[repositories]]")
+        _check_keys(f"repositories[{i}]", entry, _REPO_KEYS, source)
+        if "path" not in entry:
+            raise ConfigError(f"{source}: repositories[{i}] has no path", 'add path = "/path/to/clone"')
+        branches = entry.get("branches", "default")
+        if not _REF_SELECTION.match(branches):
+            raise ConfigError(
+                f"{source}: repositories[{i}].branches = {branches!r} is not understood",
+                'use "default", "all" or "branch:NAME"',
+            )
+        base = source.parent
+        repo_path = Path(entry["path"]).expanduser()
+        spec = RepoSpec(repo_path if repo_path.is_absolute() else base / repo_path, entry.get("name"))
+        repositories.append(RepositoryConfig(spec, branches))
+
+    identities = data.get("identities", {})
+    aliases: dict[str, tuple[str, ...]] = {}
+    for name, members in identities.get("aliases", {}).items():
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise ConfigError(
+                f"{source}: [identities.aliases].{name} must be a list of emails or github:LOGIN strings",
+                f'write "{name}" = ["someone@example.com", "github:someone"]',
+            )
+        aliases[name] = tuple(members)
+    patterns = tuple(identities.get("bot_patterns", DEFAULT_BOT_PATTERNS)) + tuple(
+        identities.get("extra_bot_patterns", [])
+    )
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise ConfigError(
+                f"{source}: bot pattern {pattern!r} is not a valid regular expression ({exc})",
+                "fix or remove the pattern in [identities]",
+            ) from exc
+
+    db = data.get("database", {}).get("path")
+    db_path = Path("perftrust.duckdb") if db is None else Path(db).expanduser()
+    if db is not None and not db_path.is_absolute():
+        db_path = source.parent / db_path
+    return Settings(
+        db_path=db_path,
+        repositories=tuple(repositories),
+        aliases=aliases,
+        bot_patterns=patterns,
+        git_workers=data.get("git", {}).get("workers"),
+    )

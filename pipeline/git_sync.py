@@ -1,0 +1,316 @@
+"""Incremental git sync: only commits not yet loaded, read by parallel `git log` processes.
+
+Invariant that makes it safe to kill at any point: every commit reachable from a tip stored in
+sync_state is in raw_git__commits. Batches are committed as they come; the tips move last.
+A re-run after a crash asks git for the commits not reachable from the stored tips, drops the
+ones already loaded, and reads only the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import git
+import pyarrow as pa
+
+from pipeline.git_log import LOG_ARGS, CommitBatches, LogParser, parse_stream
+from pipeline.git_repo import LocalRepo, RepoSpec, available_workers, has_commits, open_repo, select_refs
+from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
+
+Progress = Callable[[int, int], None]
+SOURCE = "git"
+
+
+@dataclass(frozen=True)
+class GitSyncOptions:
+    ref_selection: str = "default"  # default | all | branch:NAME
+    workers: int | None = None  # parallel git log processes; None: one per core (at most 4)
+    batch_commits: int = 5000
+    # Below this many commits per process, splitting costs more than it saves.
+    min_commits_per_worker: int = 1500
+
+
+def _rev_list(local: LocalRepo, include: list[str], exclude: list[str]) -> list[str]:
+    if not include:
+        return []
+    with tempfile.TemporaryFile() as revs:
+        revs.write("\n".join([*include, *(f"^{sha}" for sha in exclude)]).encode() + b"\n")
+        revs.seek(0)
+        out = local.repo.git.execute(["git", "rev-list", "--stdin"], istream=revs)
+    return out.split("\n") if out else []
+
+
+def _existing(local: LocalRepo, shas: list[str]) -> list[str]:
+    """Those of shas that are commits present in the repository (a force-push + gc removes old tips)."""
+    if not shas:
+        return []
+    with tempfile.TemporaryFile() as f:
+        f.write("\n".join(shas).encode() + b"\n")
+        f.seek(0)
+        out = local.repo.git.execute(["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"], istream=f)
+    return [line.split(" ")[0] for line in out.split("\n") if line.endswith(" commit")]
+
+
+def _not_loaded(con: duckdb.DuckDBPyConnection, repo: str, shas: list[str]) -> list[str]:
+    """shas minus those already in raw_git__commits, in the same order."""
+    if not shas:
+        return []
+    candidates = pa.table({"i": pa.array(range(len(shas)), pa.int64()), "sha": pa.array(shas, pa.string())})
+    con.register("perftrust_candidate_shas", candidates)
+    try:
+        rows = con.execute(
+            """SELECT c.sha FROM perftrust_candidate_shas c
+               ANTI JOIN (SELECT sha FROM raw_git__commits WHERE repo = ?) r ON c.sha = r.sha
+               ORDER BY c.i""",
+            [repo],
+        ).fetchall()
+    finally:
+        con.unregister("perftrust_candidate_shas")
+    return [r[0] for r in rows]
+
+
+def _read_commits(
+    local: LocalRepo, shas: list[str], run_id: str, batch_commits: int, out: queue.Queue[Any]
+) -> None:
+    """One git log process over exactly these commits; Arrow batches go to `out`, then None."""
+    try:
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write("\n".join(shas).encode() + b"\n")
+            stdin.seek(0)
+            proc = local.repo.git.execute(
+                ["git", "log", "--no-walk=unsorted", "--stdin", *LOG_ARGS], as_process=True, istream=stdin
+            )
+            parser = LogParser(CommitBatches(local.key, run_id, utc_now()), batch_commits=batch_commits)
+            for table in parse_stream(proc.stdout, parser):
+                out.put(table)
+            proc.wait()
+        out.put(None)
+    except BaseException as exc:  # handed to the consumer, which re-raises it
+        out.put(exc)
+
+
+def extract_commits(
+    local: LocalRepo, shas: list[str], run_id: str, options: GitSyncOptions
+) -> Iterator[pa.Table]:
+    """Arrow batches of exactly the given commits, read by up to `workers` git processes at once."""
+    workers = options.workers or available_workers()
+    workers = max(1, min(workers, len(shas) // options.min_commits_per_worker))
+    size = -(-len(shas) // workers)
+    chunks = [shas[i : i + size] for i in range(0, len(shas), size)]
+    # Bounded: a slow consumer stops the readers instead of piling batches up in memory.
+    out: queue.Queue[Any] = queue.Queue(maxsize=2 * len(chunks))
+    threads = [
+        threading.Thread(
+            target=_read_commits, args=(local, chunk, run_id, options.batch_commits, out), daemon=True
+        )
+        for chunk in chunks
+    ]
+    for t in threads:
+        t.start()
+    running = len(threads)
+    while running:
+        item = out.get()
+        if item is None:
+            running -= 1
+        elif isinstance(item, BaseException):
+            raise item
+        else:
+            yield item
+    for t in threads:
+        t.join()
+
+
+def _mailmap_fingerprint(local: LocalRepo) -> str:
+    """Changes when the .mailmap git would use changes (HEAD's blob, or the work tree's file)."""
+    digest = hashlib.sha256()
+    try:
+        digest.update(local.repo.git.rev_parse("--verify", "--quiet", "HEAD:.mailmap").encode())
+    except git.GitCommandError:
+        digest.update(b"-")
+    if local.repo.working_tree_dir:
+        worktree = Path(local.repo.working_tree_dir) / ".mailmap"
+        if worktree.is_file():
+            digest.update(worktree.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def refresh_mailmap(con: duckdb.DuckDBPyConnection, local: LocalRepo, run_id: str, full: bool) -> int:
+    """Ask `git check-mailmap` about every identity not yet mapped (all of them when the mailmap changed)."""
+    rows = con.execute(
+        """WITH ids AS (
+               SELECT author_name AS name, author_email AS email FROM raw_git__commits WHERE repo = $repo
+               UNION SELECT committer_name, committer_email FROM raw_git__commits WHERE repo = $repo
+               UNION SELECT name, email FROM stg_git__commit_trailers WHERE repo = $repo AND email IS NOT NULL)
+           SELECT name, email FROM ids
+           WHERE name IS NOT NULL AND email IS NOT NULL
+             AND ($full OR NOT EXISTS (SELECT 1 FROM raw_git__mailmap m
+                                       WHERE m.repo = $repo AND m.name = ids.name AND m.email = ids.email))
+           ORDER BY name, email""",
+        {"repo": local.key, "full": full},
+    ).fetchall()
+    if full:
+        con.execute("DELETE FROM raw_git__mailmap WHERE repo = ?", [local.key])
+    if not rows:
+        return 0
+    # check-mailmap reads "Name <email>" contacts: identities that cannot be written so map to themselves.
+    askable = [(n, e) for n, e in rows if not any(c in n + e for c in "<>\n")]
+    mapped: dict[tuple[str, str], tuple[str, str]] = {}
+    if askable:
+        with tempfile.TemporaryFile() as f:
+            f.write("".join(f"{n} <{e}>\n" for n, e in askable).encode("utf-8", "surrogateescape"))
+            f.seek(0)
+            out = local.repo.git.execute(local.git_command("check-mailmap", "--stdin"), istream=f)
+        answers = out.split("\n")
+        for (name, email), answer in zip(askable, answers, strict=True):
+            mapped_name, _, rest = answer.rpartition("<")
+            mapped[(name, email)] = (mapped_name.strip() or name, rest.rstrip(">") or email)
+    table = pa.table(
+        {
+            "repo": [local.key] * len(rows),
+            "name": [n for n, _ in rows],
+            "email": [e for _, e in rows],
+            "mapped_name": [mapped.get((n, e), (n, e))[0] for n, e in rows],
+            "mapped_email": [mapped.get((n, e), (n, e))[1] for n, e in rows],
+            "run_id": [run_id] * len(rows),
+        }
+    )
+    con.register("perftrust_mailmap", table)
+    try:
+        con.execute("INSERT OR REPLACE INTO raw_git__mailmap BY NAME SELECT * FROM perftrust_mailmap")
+    finally:
+        con.unregister("perftrust_mailmap")
+    return len(rows)
+
+
+def _mark_unreachable(
+    con: duckdb.DuckDBPyConnection, local: LocalRepo, tips: dict[str, str], run_id: str
+) -> tuple[int, int]:
+    """Record loaded commits the tips no longer reach; forget those reachable again. -> (marked, revived)."""
+    reachable = pa.table({"sha": pa.array(_rev_list(local, sorted(set(tips.values())), []), pa.string())})
+    con.register("perftrust_reachable", reachable)
+    try:
+        marked = con.execute(
+            """INSERT INTO raw_git__unreachable_commits
+               SELECT c.repo, c.sha, ?, ? FROM raw_git__commits c
+               WHERE c.repo = ? AND c.sha NOT IN (SELECT sha FROM perftrust_reachable)
+                 AND NOT EXISTS (SELECT 1 FROM raw_git__unreachable_commits u WHERE u.repo = c.repo AND u.sha = c.sha)""",
+            [utc_now(), run_id, local.key],
+        ).fetchall()
+        revived = con.execute(
+            "DELETE FROM raw_git__unreachable_commits WHERE repo = ? AND sha IN (SELECT sha FROM perftrust_reachable)",
+            [local.key],
+        ).fetchall()
+    finally:
+        con.unregister("perftrust_reachable")
+    return int(marked[0][0]), int(revived[0][0])
+
+
+def _upsert_repository(
+    con: duckdb.DuckDBPyConnection, local: LocalRepo, selection: str, run_id: str
+) -> None:
+    now = utc_now()
+    con.execute(
+        """INSERT INTO dim_repositories VALUES (?, 'git', ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (repo) DO UPDATE SET path = excluded.path, remote_url = excluded.remote_url,
+               ref_selection = excluded.ref_selection, is_bare = excluded.is_bare,
+               is_shallow = excluded.is_shallow, last_synced_at = excluded.last_synced_at,
+               last_run_id = excluded.last_run_id""",
+        [
+            local.key,
+            str(local.path.resolve()),
+            local.remote_url,
+            selection,
+            local.is_bare,
+            local.is_shallow,
+            now,
+            now,
+            run_id,
+        ],
+    )
+
+
+def sync_repository(
+    con: duckdb.DuckDBPyConnection,
+    spec: RepoSpec,
+    run_id: str,
+    options: GitSyncOptions = GitSyncOptions(),
+    progress: Progress | None = None,
+) -> StepResult:
+    """Load the commits of one repository that are not in the database yet."""
+    local = open_repo(spec)
+    result = StepResult("git_sync", local.key)
+    if local.is_shallow:
+        result.warnings.append(
+            f"{local.path} is a shallow clone: history before its boundary is missing, so activity "
+            "and consistency signals undercount (fetch the full history with `git fetch --unshallow`)"
+        )
+    selection = options.ref_selection
+    tips = select_refs(local, selection) if has_commits(local) else {}
+    if not tips:
+        result.status = "empty"
+        result.warnings.append(f"{local.path} has no commits yet: nothing to sync")
+        _upsert_repository(con, local, selection, run_id)
+        return result
+
+    cursor = read_cursor(con, SOURCE, local.key) or {}
+    old_tips: dict[str, str] = cursor.get("tips", {})
+    fingerprint = _mailmap_fingerprint(local)
+    result.details.update(refs=len(tips), ref_selection=selection)
+    if old_tips == tips and cursor.get("ref_selection") == selection and cursor.get("mailmap") == fingerprint:
+        result.status = "unchanged"
+        return result
+
+    old_present = _existing(local, sorted(set(old_tips.values())))
+    wanted = _rev_list(local, sorted(set(tips.values())), old_present)
+    to_load = _not_loaded(con, local.key, wanted) if cursor or old_present else wanted
+    if progress:
+        progress(0, len(to_load))
+    if to_load:
+        workers_used = max(1, min(options.workers or available_workers(), len(to_load) // options.min_commits_per_worker))
+        result.details["git_processes"] = workers_used
+        done = 0
+        for table in extract_commits(local, to_load, run_id, options):
+            con.register("perftrust_git_batch", table)
+            try:
+                con.execute("INSERT INTO raw_git__commits BY NAME SELECT * FROM perftrust_git_batch")
+            finally:
+                con.unregister("perftrust_git_batch")
+            done += table.num_rows
+            if progress:
+                progress(done, len(to_load))
+        if done != len(to_load):
+            raise RuntimeError(f"git log returned {done} commits where {len(to_load)} were asked for")
+    result.count_rows_added = len(to_load)
+
+    # History rewritten (force-push), a branch deleted, or commits that came back: recompute reachability.
+    rewritten = len(old_present) < len(set(old_tips.values()))
+    if old_present and not rewritten:
+        rewritten = bool(_rev_list(local, old_present, sorted(set(tips.values()))))
+    has_unreachable = con.execute(
+        "SELECT count(*) FROM raw_git__unreachable_commits WHERE repo = ?", [local.key]
+    ).fetchall()[0][0]
+    if rewritten or has_unreachable:
+        marked, revived = _mark_unreachable(con, local, tips, run_id)
+        result.details.update(marked_unreachable=marked, reachable_again=revived)
+        if marked:
+            result.warnings.append(
+                f"{marked} loaded commits are no longer reachable from the synced refs (history was "
+                "rewritten or a branch deleted); they are kept and marked is_reachable = false"
+            )
+
+    mailmap_changed = cursor.get("mailmap") != fingerprint
+    result.details["identities_mapped"] = refresh_mailmap(con, local, run_id, full=mailmap_changed)
+    con.execute("BEGIN TRANSACTION")
+    write_cursor(con, SOURCE, local.key, {"ref_selection": selection, "tips": tips, "mailmap": fingerprint}, run_id)
+    _upsert_repository(con, local, selection, run_id)
+    con.execute("COMMIT")
+    result.status = "succeeded"
+    return result

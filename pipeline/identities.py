@@ -1,0 +1,200 @@
+"""Resolve identities (git name/email pairs from authors, committers and trailers) into contributors.
+
+Links, all deterministic so dim_* can be rebuilt from raw at any time:
+- .mailmap: an identity and its mapped identity are one person (per repository's .mailmap);
+- email: the same address in any letter case is one person;
+- noreply: `ID+login@users.noreply.github.com` and `login@users.noreply.github.com` are GitHub `login`;
+- alias: perftrust.toml [identities.aliases] joins listed emails and github:LOGINs under one name.
+Names alone never link identities: two different people are often both called "John".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.config import Settings
+from pipeline.db import transaction
+
+_NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[^@+]+)@users\.noreply\.github\.com$", re.IGNORECASE)
+
+
+def github_login_from_email(email: str | None) -> str | None:
+    if not email:
+        return None
+    match = _NOREPLY.match(email.strip())
+    return match.group("login").lower() if match else None
+
+
+@dataclass
+class _Identity:
+    name: str
+    email: str | None
+    mapped_names: list[str]
+    mapped_emails: list[str]
+    count_authored: int
+    count_mentions: int
+    nodes: list[str] = field(default_factory=list)
+    resolved_by: set[str] = field(default_factory=set)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent.setdefault(x, x)
+        if parent != x:
+            root = self.find(parent)
+            self.parent[x] = root
+            return root
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # The smaller key wins so the result does not depend on input order.
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _load(con: duckdb.DuckDBPyConnection) -> list[_Identity]:
+    rows = con.execute(
+        """WITH seen AS (
+               SELECT repo, author_name AS name, author_email AS email, 1 AS authored, 0 AS mention
+               FROM raw_git__commits
+               UNION ALL SELECT repo, committer_name, committer_email, 0, 0 FROM raw_git__commits
+               UNION ALL SELECT repo, name, email, 0, 1 FROM stg_git__commit_trailers)
+           SELECT s.name, s.email, sum(s.authored), sum(s.mention),
+                  list(DISTINCT m.mapped_name) FILTER (WHERE m.mapped_name IS NOT NULL),
+                  list(DISTINCT m.mapped_email) FILTER (WHERE m.mapped_email IS NOT NULL)
+           FROM seen s
+           LEFT JOIN raw_git__mailmap m ON m.repo = s.repo AND m.name = s.name AND m.email = s.email
+           WHERE s.name IS NOT NULL
+           GROUP BY s.name, s.email
+           ORDER BY s.name, s.email"""
+    ).fetchall()
+    return [
+        _Identity(name, email, sorted(mn or []), sorted(me or []), int(a), int(m))
+        for name, email, a, m, mn, me in rows
+    ]
+
+
+def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[int, int]:
+    """Rebuild dim_identities and dim_contributors from raw data. -> (identities, contributors)."""
+    identities = _load(con)
+    bot = settings.bot_regex()
+    uf = _UnionFind()
+
+    alias_of: dict[str, str] = {}
+    for alias, members in sorted(settings.aliases.items()):
+        for member in members:
+            node = f"github:{member[7:].lower()}" if member.lower().startswith("github:") else f"email:{member.lower()}"
+            alias_of[node] = alias
+            uf.union(f"alias:{alias}", node)
+
+    email_users: dict[str, int] = defaultdict(int)
+    for ident in identities:
+        if ident.email:
+            email_users[ident.email.lower()] += 1
+    for ident in identities:
+        own = f"email:{ident.email.lower()}" if ident.email else f"name:{ident.name}"
+        ident.nodes.append(own)
+        for mapped in ident.mapped_emails:
+            node = f"email:{mapped.lower()}"
+            if node != own:
+                ident.resolved_by.add("mailmap")
+            ident.nodes.append(node)
+        if any(n != ident.name for n in ident.mapped_names):
+            ident.resolved_by.add("mailmap")
+        if ident.email and email_users[ident.email.lower()] > 1:
+            ident.resolved_by.add("email")
+        for address in [ident.email, *ident.mapped_emails]:
+            login = github_login_from_email(address)
+            if login:
+                ident.nodes.append(f"github:{login}")
+                ident.resolved_by.add("noreply")
+        if any(node in alias_of for node in ident.nodes):
+            ident.resolved_by.add("alias")
+        for node in ident.nodes[1:]:
+            uf.union(ident.nodes[0], node)
+
+    components: dict[str, list[_Identity]] = defaultdict(list)
+    for ident in identities:
+        components[uf.find(ident.nodes[0])].append(ident)
+
+    id_rows: dict[str, list[object]] = defaultdict(list)
+    contributor_rows: dict[str, list[object]] = defaultdict(list)
+    for members in components.values():
+        nodes = {uf_node for m in members for uf_node in m.nodes}
+        aliases = sorted({alias_of[n] for n in nodes if n in alias_of})
+        logins = sorted(n[7:] for n in nodes if n.startswith("github:"))
+        mapped_targets = sorted(
+            {e.lower() for m in members for e in m.mapped_emails if m.email is None or e.lower() != m.email.lower()}
+        )
+        all_emails = sorted({e.lower() for m in members for e in [*m.mapped_emails, m.email or ""] if e})
+        if aliases:
+            contributor_id = f"alias:{aliases[0]}"
+        elif logins:
+            contributor_id = f"github:{logins[0]}"
+        elif mapped_targets or all_emails:
+            contributor_id = f"email:{(mapped_targets or all_emails)[0]}"
+        else:
+            contributor_id = f"name:{min(m.name for m in members)}"
+
+        # Display: the alias, else the mailmapped name on most commits (then most mentions, then alphabetical).
+        weight: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+        email_weight: dict[str, int] = defaultdict(int)
+        for m in members:
+            for name in m.mapped_names or [m.name]:
+                a, b = weight[name]
+                weight[name] = (a + m.count_authored, b + m.count_mentions)
+            for e in m.mapped_emails or ([m.email] if m.email else []):
+                email_weight[e.lower()] += m.count_authored
+        display = aliases[0] if aliases else min(weight, key=lambda n: (-weight[n][0], -weight[n][1], n))
+        primary_email = min(email_weight, key=lambda e: (-email_weight[e], e)) if email_weight else None
+
+        member_is_bot = [
+            bool(bot.search(m.name) or (m.email and bot.search(m.email)) or any(bot.search(x) for x in m.mapped_names))
+            for m in members
+        ]
+        for m, is_bot in zip(members, member_is_bot, strict=True):
+            id_rows["identity_id"].append(f"git:{m.name} <{m.email or ''}>")
+            id_rows["source"].append("git")
+            id_rows["name"].append(m.name)
+            id_rows["email"].append(m.email)
+            id_rows["github_login"].append(github_login_from_email(m.email) or (logins[0] if logins else None))
+            id_rows["contributor_id"].append(contributor_id)
+            id_rows["resolved_by"].append(sorted(m.resolved_by))
+            id_rows["is_bot"].append(is_bot)
+            id_rows["count_commits_authored"].append(m.count_authored)
+            id_rows["count_trailer_mentions"].append(m.count_mentions)
+        contributor_rows["contributor_id"].append(contributor_id)
+        contributor_rows["display_name"].append(display)
+        contributor_rows["primary_email"].append(primary_email)
+        contributor_rows["github_login"].append(logins[0] if logins else None)
+        contributor_rows["is_bot"].append(all(member_is_bot))
+        contributor_rows["count_identities"].append(len(members))
+        contributor_rows["names"].append(sorted({n for m in members for n in [m.name, *m.mapped_names]}))
+        contributor_rows["emails"].append(all_emails)
+        contributor_rows["count_commits_authored"].append(sum(m.count_authored for m in members))
+
+    with transaction(con):
+        con.execute("DELETE FROM dim_identities")
+        con.execute("DELETE FROM dim_contributors")
+        if identities:
+            _insert(con, "dim_identities", id_rows)
+            _insert(con, "dim_contributors", contributor_rows)
+    return len(identities), len(components)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list[object]]) -> None:
+    data = pa.table(columns)
+    con.register("perftrust_rows", data)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM perftrust_rows")
+    finally:
+        con.unregister("perftrust_rows")

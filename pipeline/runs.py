@@ -1,0 +1,104 @@
+"""pipeline_runs, pipeline_run_steps and sync_state: what each run did, and where each source stands."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from pipeline import __version__
+
+
+def utc_now() -> datetime:
+    """Naive UTC timestamp, the convention of every *_at column."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class StepResult:
+    """What one step (a source on one repository) did; written to pipeline_run_steps."""
+
+    step: str
+    repo: str
+    status: str = "running"
+    count_rows_added: int = 0
+    count_api_requests: int = 0
+    count_not_modified: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error_message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime = field(default_factory=utc_now)
+    started_clock: float = field(default_factory=time.perf_counter)
+    duration_seconds: float = 0.0
+
+
+def start_run(con: duckdb.DuckDBPyConnection, command: str) -> str:
+    run_id = str(uuid.uuid4())
+    con.execute(
+        "INSERT INTO pipeline_runs (run_id, command, started_at, status, perftrust_version) VALUES (?, ?, ?, ?, ?)",
+        [run_id, command, utc_now(), "running", __version__],
+    )
+    return run_id
+
+
+def record_step(con: duckdb.DuckDBPyConnection, run_id: str, result: StepResult) -> None:
+    result.duration_seconds = time.perf_counter() - result.started_clock
+    con.execute(
+        """INSERT OR REPLACE INTO pipeline_run_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            run_id,
+            result.step,
+            result.repo,
+            result.status,
+            result.started_at,
+            utc_now(),
+            result.duration_seconds,
+            result.count_rows_added,
+            result.count_api_requests,
+            result.count_not_modified,
+            result.warnings,
+            result.error_message,
+            json.dumps(result.details, sort_keys=True, default=str),
+        ],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, steps: list[StepResult], error_message: str | None = None
+) -> str:
+    failed = sum(1 for s in steps if s.status == "failed")
+    if error_message is not None or (steps and failed == len(steps)):
+        status = "failed"
+    elif failed:
+        status = "partial"
+    else:
+        status = "succeeded"
+    con.execute(
+        """UPDATE pipeline_runs SET finished_at = ?, status = ?, count_steps = ?, count_failed_steps = ?,
+           count_rows_added = ?, error_message = ? WHERE run_id = ?""",
+        [utc_now(), status, len(steps), failed, sum(s.count_rows_added for s in steps), error_message, run_id],
+    )
+    return status
+
+
+def read_cursor(con: duckdb.DuckDBPyConnection, source: str, repo: str) -> dict[str, Any] | None:
+    row = con.execute("SELECT cursor FROM sync_state WHERE source = ? AND repo = ?", [source, repo]).fetchone()
+    if row is None:
+        return None
+    value = json.loads(row[0])
+    assert isinstance(value, dict)
+    return value
+
+
+def write_cursor(
+    con: duckdb.DuckDBPyConnection, source: str, repo: str, cursor: dict[str, Any], run_id: str
+) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?)",
+        [source, repo, json.dumps(cursor, sort_keys=True), utc_now(), run_id],
+    )

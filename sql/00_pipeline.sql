@@ -1,0 +1,72 @@
+-- Bookkeeping: what each run did, and the incremental cursors of every source.
+-- Tables here are created once and never dropped; views are recreated on every write connection.
+
+CREATE TABLE IF NOT EXISTS pipeline_runs (
+    run_id VARCHAR PRIMARY KEY,
+    command VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status VARCHAR NOT NULL,
+    perftrust_version VARCHAR NOT NULL,
+    count_steps INTEGER,
+    count_failed_steps INTEGER,
+    count_rows_added BIGINT,
+    error_message VARCHAR
+);
+COMMENT ON TABLE pipeline_runs IS 'One row per perftrust run (sync, metrics, run). A run that was killed stays with status running and no finished_at.';
+COMMENT ON COLUMN pipeline_runs.run_id IS 'Unique id of the run (UUID); every raw row carries the run_id that loaded it.';
+COMMENT ON COLUMN pipeline_runs.command IS 'The CLI command or flow that started the run, e.g. sync or run.';
+COMMENT ON COLUMN pipeline_runs.started_at IS 'When the run started (UTC).';
+COMMENT ON COLUMN pipeline_runs.finished_at IS 'When the run ended (UTC); NULL if it was killed or is still running.';
+COMMENT ON COLUMN pipeline_runs.status IS 'running, succeeded, partial (some steps failed) or failed.';
+COMMENT ON COLUMN pipeline_runs.perftrust_version IS 'perftrust version that ran.';
+COMMENT ON COLUMN pipeline_runs.count_steps IS 'Number of steps (one per source and repository) the run executed.';
+COMMENT ON COLUMN pipeline_runs.count_failed_steps IS 'Number of steps that failed; see pipeline_run_steps.error_message.';
+COMMENT ON COLUMN pipeline_runs.count_rows_added IS 'Raw rows added by all steps of the run.';
+COMMENT ON COLUMN pipeline_runs.error_message IS 'Why the run failed as a whole, if it did.';
+
+CREATE TABLE IF NOT EXISTS pipeline_run_steps (
+    run_id VARCHAR NOT NULL,
+    step VARCHAR NOT NULL,
+    repo VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    duration_seconds DOUBLE,
+    count_rows_added BIGINT,
+    count_api_requests BIGINT,
+    count_not_modified BIGINT,
+    warnings VARCHAR[],
+    error_message VARCHAR,
+    details JSON,
+    PRIMARY KEY (run_id, step, repo)
+);
+COMMENT ON TABLE pipeline_run_steps IS 'One row per run, step and repository: what each step did, its counts, warnings and errors.';
+COMMENT ON COLUMN pipeline_run_steps.run_id IS 'The run (pipeline_runs.run_id).';
+COMMENT ON COLUMN pipeline_run_steps.step IS 'What ran, e.g. git_sync.';
+COMMENT ON COLUMN pipeline_run_steps.repo IS 'Repository key the step worked on (see dim_repositories.repo).';
+COMMENT ON COLUMN pipeline_run_steps.status IS 'running, succeeded, unchanged (nothing new), empty (no commits) or failed.';
+COMMENT ON COLUMN pipeline_run_steps.started_at IS 'When the step started (UTC).';
+COMMENT ON COLUMN pipeline_run_steps.finished_at IS 'When the step ended (UTC).';
+COMMENT ON COLUMN pipeline_run_steps.duration_seconds IS 'Wall time of the step in seconds.';
+COMMENT ON COLUMN pipeline_run_steps.count_rows_added IS 'Raw rows the step added (for git: commits).';
+COMMENT ON COLUMN pipeline_run_steps.count_api_requests IS 'API requests made (GitHub steps; 0 for git).';
+COMMENT ON COLUMN pipeline_run_steps.count_not_modified IS 'Conditional requests answered 304 Not Modified (GitHub steps).';
+COMMENT ON COLUMN pipeline_run_steps.warnings IS 'Things the user should know, e.g. a shallow clone (history incomplete).';
+COMMENT ON COLUMN pipeline_run_steps.error_message IS 'Why the step failed, with the fix.';
+COMMENT ON COLUMN pipeline_run_steps.details IS 'Step-specific figures as JSON (for git: refs read, commits marked unreachable, git processes used).';
+
+CREATE TABLE IF NOT EXISTS sync_state (
+    source VARCHAR NOT NULL,
+    repo VARCHAR NOT NULL,
+    cursor JSON NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    run_id VARCHAR NOT NULL,
+    PRIMARY KEY (source, repo)
+);
+COMMENT ON TABLE sync_state IS 'Incremental cursor per source and repository. A cursor moves only after the data it covers is committed.';
+COMMENT ON COLUMN sync_state.source IS 'git or github.';
+COMMENT ON COLUMN sync_state.repo IS 'Repository key (dim_repositories.repo).';
+COMMENT ON COLUMN sync_state.cursor IS 'Source-specific cursor as JSON; for git: the ref selection and the tip sha of every ref fully loaded.';
+COMMENT ON COLUMN sync_state.updated_at IS 'When the cursor last moved (UTC).';
+COMMENT ON COLUMN sync_state.run_id IS 'The run that moved it.';
