@@ -23,6 +23,10 @@ DEFAULT_BOT_PATTERNS = (
     r"^GitHub$",
     r"^pre-commit-ci",
     r"^snyk-bot",
+    # AI coding agents credited in Co-authored-by trailers.
+    r"^noreply@anthropic\.com$",
+    r"^(\d+\+)?copilot@users\.noreply\.github\.com$",
+    r"^cursoragent@cursor\.com$",
 )
 
 _REF_SELECTION = re.compile(r"^(default|all|branch:.+)$")

@@ -37,6 +37,7 @@ class RepoSpec:
 @dataclass
 class LocalRepo:
     repo: git.Repo
+    git: git.Git  # runs in the work tree, or in the git directory of a bare repository
     key: str
     path: Path
     is_bare: bool
@@ -85,28 +86,31 @@ def open_repo(spec: RepoSpec) -> LocalRepo:
         raise RepositoryError(f"the path {path} does not exist", "pass the path of a git clone") from exc
     except git.GitCommandError as exc:
         raise RepositoryError(f"git cannot read {path}: {exc.stderr.strip()}", "check the clone with git fsck") from exc
-    repo.git.update_environment(**GIT_ENV)
-    remote_url = None
+    work_tree = Path(repo.working_tree_dir) if repo.working_tree_dir else None
+    # GitPython takes a bare repository without core.bare (e.g. a mirror with no config) for a work tree.
+    is_bare = repo.bare or work_tree is None or not (work_tree / ".git").exists()
+    runner = git.Git(repo.git_dir if is_bare else work_tree)
+    runner.update_environment(**GIT_ENV)
     try:
-        remote_url = strip_credentials(repo.git.config("--get", "remote.origin.url"))
+        remote_url: str | None = strip_credentials(runner.config("--get", "remote.origin.url"))
     except git.GitCommandError:
         remote_url = None
     is_shallow = (Path(repo.git_dir) / "shallow").exists()
-    key = spec.name or repo_key_for(Path(repo.working_tree_dir or repo.git_dir), remote_url)
-    return LocalRepo(repo, key, path, repo.bare, is_shallow, remote_url)
+    key = spec.name or repo_key_for(Path(repo.git_dir) if is_bare else path, remote_url)
+    return LocalRepo(repo, runner, key, path, is_bare, is_shallow, remote_url)
 
 
 def has_commits(local: LocalRepo) -> bool:
     try:
-        local.repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")
+        local.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")
     except git.GitCommandError:
         # An unborn HEAD; a repository whose HEAD is unborn may still have branches.
-        return bool(local.repo.git.for_each_ref("--count=1", "refs/heads", "refs/remotes"))
+        return bool(local.git.for_each_ref("--count=1", "refs/heads", "refs/remotes"))
     return True
 
 
 def _ref_tips(local: LocalRepo, *patterns: str) -> dict[str, str]:
-    out = local.repo.git.for_each_ref("--format=%(objecttype) %(objectname) %(symref) %(refname)", *patterns)
+    out = local.git.for_each_ref("--format=%(objecttype) %(objectname) %(symref) %(refname)", *patterns)
     tips = {}
     for line in out.split("\n"):
         if not line:
@@ -121,7 +125,7 @@ def _ref_tips(local: LocalRepo, *patterns: str) -> dict[str, str]:
 def default_branch_ref(local: LocalRepo) -> str:
     """The local default branch (origin/HEAD's name when a local branch of that name exists), else HEAD."""
     try:
-        origin_head = local.repo.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD")
+        origin_head = local.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD")
     except git.GitCommandError:
         origin_head = ""
     if origin_head:
@@ -130,7 +134,7 @@ def default_branch_ref(local: LocalRepo) -> str:
             return f"refs/heads/{branch}"
         return origin_head
     try:
-        return str(local.repo.git.symbolic_ref("--quiet", "HEAD"))
+        return str(local.git.symbolic_ref("--quiet", "HEAD"))
     except git.GitCommandError:
         return "HEAD"  # detached
 
@@ -140,11 +144,11 @@ def select_refs(local: LocalRepo, selection: str) -> dict[str, str]:
     if selection == "all":
         tips = _ref_tips(local, "refs/heads", "refs/remotes")
         if not tips and has_commits(local):
-            tips = {"HEAD": local.repo.git.rev_parse("HEAD^{commit}")}
+            tips = {"HEAD": local.git.rev_parse("HEAD^{commit}")}
         return tips
     ref = selection.removeprefix("branch:") if selection.startswith("branch:") else default_branch_ref(local)
     try:
-        sha = local.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+        sha = local.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
     except git.GitCommandError as exc:
         if selection.startswith("branch:"):
             raise RepositoryError(

@@ -21,6 +21,7 @@ import duckdb
 import git
 import pyarrow as pa
 
+from pipeline.db import registered, transaction
 from pipeline.git_log import LOG_ARGS, CommitBatches, LogParser, parse_stream
 from pipeline.git_repo import LocalRepo, RepoSpec, available_workers, has_commits, open_repo, select_refs
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
@@ -44,7 +45,7 @@ def _rev_list(local: LocalRepo, include: list[str], exclude: list[str]) -> list[
     with tempfile.TemporaryFile() as revs:
         revs.write("\n".join([*include, *(f"^{sha}" for sha in exclude)]).encode() + b"\n")
         revs.seek(0)
-        out = local.repo.git.execute(["git", "rev-list", "--stdin"], istream=revs)
+        out = local.git.execute(["git", "rev-list", "--stdin"], istream=revs)
     return out.split("\n") if out else []
 
 
@@ -55,7 +56,7 @@ def _existing(local: LocalRepo, shas: list[str]) -> list[str]:
     with tempfile.TemporaryFile() as f:
         f.write("\n".join(shas).encode() + b"\n")
         f.seek(0)
-        out = local.repo.git.execute(["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"], istream=f)
+        out = local.git.execute(["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"], istream=f)
     return [line.split(" ")[0] for line in out.split("\n") if line.endswith(" commit")]
 
 
@@ -64,16 +65,13 @@ def _not_loaded(con: duckdb.DuckDBPyConnection, repo: str, shas: list[str]) -> l
     if not shas:
         return []
     candidates = pa.table({"i": pa.array(range(len(shas)), pa.int64()), "sha": pa.array(shas, pa.string())})
-    con.register("perftrust_candidate_shas", candidates)
-    try:
+    with registered(con, "perftrust_candidate_shas", candidates):
         rows = con.execute(
             """SELECT c.sha FROM perftrust_candidate_shas c
                ANTI JOIN (SELECT sha FROM raw_git__commits WHERE repo = ?) r ON c.sha = r.sha
                ORDER BY c.i""",
             [repo],
         ).fetchall()
-    finally:
-        con.unregister("perftrust_candidate_shas")
     return [r[0] for r in rows]
 
 
@@ -85,7 +83,7 @@ def _read_commits(
         with tempfile.TemporaryFile() as stdin:
             stdin.write("\n".join(shas).encode() + b"\n")
             stdin.seek(0)
-            proc = local.repo.git.execute(
+            proc = local.git.execute(
                 ["git", "log", "--no-walk=unsorted", "--stdin", *LOG_ARGS], as_process=True, istream=stdin
             )
             parser = LogParser(CommitBatches(local.key, run_id, utc_now()), batch_commits=batch_commits)
@@ -132,11 +130,11 @@ def _mailmap_fingerprint(local: LocalRepo) -> str:
     """Changes when the .mailmap git would use changes (HEAD's blob, or the work tree's file)."""
     digest = hashlib.sha256()
     try:
-        digest.update(local.repo.git.rev_parse("--verify", "--quiet", "HEAD:.mailmap").encode())
+        digest.update(local.git.rev_parse("--verify", "--quiet", "HEAD:.mailmap").encode())
     except git.GitCommandError:
         digest.update(b"-")
-    if local.repo.working_tree_dir:
-        worktree = Path(local.repo.working_tree_dir) / ".mailmap"
+    if not local.is_bare:
+        worktree = local.path / ".mailmap"
         if worktree.is_file():
             digest.update(worktree.read_bytes())
     return digest.hexdigest()[:16]
@@ -167,7 +165,7 @@ def refresh_mailmap(con: duckdb.DuckDBPyConnection, local: LocalRepo, run_id: st
         with tempfile.TemporaryFile() as f:
             f.write("".join(f"{n} <{e}>\n" for n, e in askable).encode("utf-8", "surrogateescape"))
             f.seek(0)
-            out = local.repo.git.execute(local.git_command("check-mailmap", "--stdin"), istream=f)
+            out = local.git.execute(local.git_command("check-mailmap", "--stdin"), istream=f)
         answers = out.split("\n")
         for (name, email), answer in zip(askable, answers, strict=True):
             mapped_name, _, rest = answer.rpartition("<")
@@ -182,11 +180,8 @@ def refresh_mailmap(con: duckdb.DuckDBPyConnection, local: LocalRepo, run_id: st
             "run_id": [run_id] * len(rows),
         }
     )
-    con.register("perftrust_mailmap", table)
-    try:
+    with registered(con, "perftrust_mailmap", table):
         con.execute("INSERT OR REPLACE INTO raw_git__mailmap BY NAME SELECT * FROM perftrust_mailmap")
-    finally:
-        con.unregister("perftrust_mailmap")
     return len(rows)
 
 
@@ -195,8 +190,7 @@ def _mark_unreachable(
 ) -> tuple[int, int]:
     """Record loaded commits the tips no longer reach; forget those reachable again. -> (marked, revived)."""
     reachable = pa.table({"sha": pa.array(_rev_list(local, sorted(set(tips.values())), []), pa.string())})
-    con.register("perftrust_reachable", reachable)
-    try:
+    with registered(con, "perftrust_reachable", reachable):
         marked = con.execute(
             """INSERT INTO raw_git__unreachable_commits
                SELECT c.repo, c.sha, ?, ? FROM raw_git__commits c
@@ -208,8 +202,6 @@ def _mark_unreachable(
             "DELETE FROM raw_git__unreachable_commits WHERE repo = ? AND sha IN (SELECT sha FROM perftrust_reachable)",
             [local.key],
         ).fetchall()
-    finally:
-        con.unregister("perftrust_reachable")
     return int(marked[0][0]), int(revived[0][0])
 
 
@@ -278,11 +270,8 @@ def sync_repository(
         result.details["git_processes"] = workers_used
         done = 0
         for table in extract_commits(local, to_load, run_id, options):
-            con.register("perftrust_git_batch", table)
-            try:
+            with registered(con, "perftrust_git_batch", table):
                 con.execute("INSERT INTO raw_git__commits BY NAME SELECT * FROM perftrust_git_batch")
-            finally:
-                con.unregister("perftrust_git_batch")
             done += table.num_rows
             if progress:
                 progress(done, len(to_load))
@@ -308,9 +297,8 @@ def sync_repository(
 
     mailmap_changed = cursor.get("mailmap") != fingerprint
     result.details["identities_mapped"] = refresh_mailmap(con, local, run_id, full=mailmap_changed)
-    con.execute("BEGIN TRANSACTION")
-    write_cursor(con, SOURCE, local.key, {"ref_selection": selection, "tips": tips, "mailmap": fingerprint}, run_id)
-    _upsert_repository(con, local, selection, run_id)
-    con.execute("COMMIT")
+    with transaction(con):
+        write_cursor(con, SOURCE, local.key, {"ref_selection": selection, "tips": tips, "mailmap": fingerprint}, run_id)
+        _upsert_repository(con, local, selection, run_id)
     result.status = "succeeded"
     return result

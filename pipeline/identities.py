@@ -6,6 +6,9 @@ Links, all deterministic so dim_* can be rebuilt from raw at any time:
 - noreply: `ID+login@users.noreply.github.com` and `login@users.noreply.github.com` are GitHub `login`;
 - alias: perftrust.toml [identities.aliases] joins listed emails and github:LOGINs under one name.
 Names alone never link identities: two different people are often both called "John".
+Nor do placeholder emails: converted svn/hg history writes `none@none` for everyone, servers write
+`root@localhost`. An address that looks like a placeholder, or that at least SHARED_EMAIL_MIN_NAMES
+different names use, links nothing: each (name, address) pair there stands alone.
 """
 
 from __future__ import annotations
@@ -18,9 +21,19 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.config import Settings
-from pipeline.db import transaction
+from pipeline.db import registered, transaction
 
+SHARED_EMAIL_MIN_NAMES = 5
+_PLACEHOLDER_EMAIL = re.compile(
+    r"^(?:[^@]*|(?:none|unknown|nobody|noreply|no-reply|invalid|root|user|anonymous|\(none\))"
+    r"@(?:none|unknown|localhost|localhost\.localdomain|localdomain|invalid|example\.com|\(none\)|[^.]*))$",
+    re.IGNORECASE,
+)
 _NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[^@+]+)@users\.noreply\.github\.com$", re.IGNORECASE)
+
+
+def is_placeholder_email(email: str) -> bool:
+    return bool(_PLACEHOLDER_EMAIL.match(email.strip()))
 
 
 def github_login_from_email(email: str | None) -> str | None:
@@ -34,12 +47,19 @@ def github_login_from_email(email: str | None) -> str | None:
 class _Identity:
     name: str
     email: str | None
-    mapped_names: list[str]
-    mapped_emails: list[str]
+    mapped: list[tuple[str, str]]  # (name, email) after each repository's .mailmap
     count_authored: int
     count_mentions: int
     nodes: list[str] = field(default_factory=list)
     resolved_by: set[str] = field(default_factory=set)
+
+    @property
+    def mapped_names(self) -> list[str]:
+        return sorted({n for n, _ in self.mapped})
+
+    @property
+    def mapped_emails(self) -> list[str]:
+        return sorted({e for _, e in self.mapped})
 
 
 class _UnionFind:
@@ -69,8 +89,7 @@ def _load(con: duckdb.DuckDBPyConnection) -> list[_Identity]:
                UNION ALL SELECT repo, committer_name, committer_email, 0, 0 FROM raw_git__commits
                UNION ALL SELECT repo, name, email, 0, 1 FROM stg_git__commit_trailers)
            SELECT s.name, s.email, sum(s.authored), sum(s.mention),
-                  list(DISTINCT m.mapped_name) FILTER (WHERE m.mapped_name IS NOT NULL),
-                  list(DISTINCT m.mapped_email) FILTER (WHERE m.mapped_email IS NOT NULL)
+                  list(DISTINCT [m.mapped_name, m.mapped_email]) FILTER (WHERE m.mapped_email IS NOT NULL)
            FROM seen s
            LEFT JOIN raw_git__mailmap m ON m.repo = s.repo AND m.name = s.name AND m.email = s.email
            WHERE s.name IS NOT NULL
@@ -78,8 +97,8 @@ def _load(con: duckdb.DuckDBPyConnection) -> list[_Identity]:
            ORDER BY s.name, s.email"""
     ).fetchall()
     return [
-        _Identity(name, email, sorted(mn or []), sorted(me or []), int(a), int(m))
-        for name, email, a, m, mn, me in rows
+        _Identity(name, email, sorted((n, e) for n, e in mapped or []), int(a), int(m))
+        for name, email, a, m, mapped in rows
     ]
 
 
@@ -96,21 +115,30 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
             alias_of[node] = alias
             uf.union(f"alias:{alias}", node)
 
-    email_users: dict[str, int] = defaultdict(int)
+    names_per_email: dict[str, set[str]] = defaultdict(set)
     for ident in identities:
         if ident.email:
-            email_users[ident.email.lower()] += 1
+            names_per_email[ident.email.lower()].add(ident.name.casefold())
+
+    def email_node(email: str | None, name: str) -> str:
+        if not email or is_placeholder_email(email) or len(names_per_email[email.lower()]) >= SHARED_EMAIL_MIN_NAMES:
+            return f"name:{name.casefold()} <{(email or '').lower()}>"
+        return f"email:{email.lower()}"
+
+    email_users: dict[str, int] = defaultdict(int)
     for ident in identities:
-        own = f"email:{ident.email.lower()}" if ident.email else f"name:{ident.name}"
+        email_users[email_node(ident.email, ident.name)] += 1
+    for ident in identities:
+        own = email_node(ident.email, ident.name)
         ident.nodes.append(own)
-        for mapped in ident.mapped_emails:
-            node = f"email:{mapped.lower()}"
+        for mapped_name, mapped_email in ident.mapped:
+            node = email_node(mapped_email, mapped_name)
             if node != own:
                 ident.resolved_by.add("mailmap")
-            ident.nodes.append(node)
+                ident.nodes.append(node)
         if any(n != ident.name for n in ident.mapped_names):
             ident.resolved_by.add("mailmap")
-        if ident.email and email_users[ident.email.lower()] > 1:
+        if own.startswith("email:") and email_users[own] > 1:
             ident.resolved_by.add("email")
         for address in [ident.email, *ident.mapped_emails]:
             login = github_login_from_email(address)
@@ -132,18 +160,22 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
         nodes = {uf_node for m in members for uf_node in m.nodes}
         aliases = sorted({alias_of[n] for n in nodes if n in alias_of})
         logins = sorted(n[7:] for n in nodes if n.startswith("github:"))
+        # Ids come from the component's own nodes, so two contributors can never share one.
         mapped_targets = sorted(
-            {e.lower() for m in members for e in m.mapped_emails if m.email is None or e.lower() != m.email.lower()}
+            {f"email:{e.lower()}" for m in members for e in m.mapped_emails
+             if m.email is None or e.lower() != m.email.lower()} & nodes
         )
-        all_emails = sorted({e.lower() for m in members for e in [*m.mapped_emails, m.email or ""] if e})
+        email_nodes = sorted(n for n in nodes if n.startswith("email:"))
+        name_nodes = sorted(n for n in nodes if n.startswith("name:"))
+        all_emails = sorted(
+            {e.lower() for m in members for e in [*m.mapped_emails, m.email or ""] if e and not is_placeholder_email(e)}
+        )
         if aliases:
             contributor_id = f"alias:{aliases[0]}"
         elif logins:
             contributor_id = f"github:{logins[0]}"
-        elif mapped_targets or all_emails:
-            contributor_id = f"email:{(mapped_targets or all_emails)[0]}"
         else:
-            contributor_id = f"name:{min(m.name for m in members)}"
+            contributor_id = (mapped_targets or email_nodes or name_nodes)[0]
 
         # Display: the alias, else the mailmapped name on most commits (then most mentions, then alphabetical).
         weight: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
@@ -192,9 +224,5 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list[object]]) -> None:
-    data = pa.table(columns)
-    con.register("perftrust_rows", data)
-    try:
+    with registered(con, "perftrust_rows", pa.table(columns)):
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM perftrust_rows")
-    finally:
-        con.unregister("perftrust_rows")

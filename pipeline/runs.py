@@ -87,10 +87,10 @@ def finish_run(
 
 
 def read_cursor(con: duckdb.DuckDBPyConnection, source: str, repo: str) -> dict[str, Any] | None:
-    row = con.execute("SELECT cursor FROM sync_state WHERE source = ? AND repo = ?", [source, repo]).fetchone()
-    if row is None:
+    rows = con.execute("SELECT cursor FROM sync_state WHERE source = ? AND repo = ?", [source, repo]).fetchall()
+    if not rows:
         return None
-    value = json.loads(row[0])
+    value = json.loads(rows[0][0])
     assert isinstance(value, dict)
     return value
 
