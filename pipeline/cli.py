@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import __version__
 from pipeline.config import RepositoryConfig, Settings, load_settings
@@ -32,10 +33,15 @@ FRAMING = (
 )
 
 
+def _say(label: str, style: str, text: str) -> None:
+    """One message line; text from repositories or errors is never read as rich markup."""
+    console.print(Text.assemble((label, style), " ", text), soft_wrap=True, highlight=False)
+
+
 def _fail(exc: PerftrustError) -> None:
-    console.print(f"[bold red]error:[/] {exc.problem}", highlight=False)
+    _say("error:", "bold red", exc.problem)
     if exc.fix:
-        console.print(f"  [bold]fix:[/] {exc.fix}", highlight=False)
+        _say("  fix:", "bold", exc.fix)
     sys.exit(2)
 
 
@@ -76,7 +82,10 @@ def _repositories(settings: Settings, repos: tuple[str, ...], branches: str | No
 
 
 def _print_summary(summary: SyncSummary, seconds: float) -> None:
-    table = Table(title=f"perftrust sync - run {summary.run_id[:8]} - {summary.status}", title_justify="left")
+    table = Table(
+        title=f"perftrust {summary.command} - run {summary.run_id[:8]} - {summary.status}",
+        title_justify="left",
+    )
     for column in ("repository", "status", "commits added", "seconds"):
         table.add_column(column, justify="right" if column in ("commits added", "seconds") else "left")
     for step in summary.steps:
@@ -84,18 +93,21 @@ def _print_summary(summary: SyncSummary, seconds: float) -> None:
     console.print(table)
     for step in summary.steps:
         for warning in step.warnings:
-            console.print(f"[yellow]warning[/] {step.repo}: {warning}", highlight=False)
+            _say("warning", "yellow", f"{step.repo}: {warning}")
         if step.error_message:
-            console.print(f"[bold red]failed[/] {step.repo}: {step.error_message}", highlight=False)
+            _say("failed", "bold red", f"{step.repo}: {step.error_message}")
     contributors = "unchanged" if summary.count_contributors is None else f"{summary.count_contributors:,}"
     console.print(
         f"commits added: {summary.count_commits_added:,}   contributors: {contributors}   "
         f"time: {seconds:.2f} s",
         highlight=False,
+        soft_wrap=True,
     )
 
 
-def _sync(config: Path | None, db: Path | None, repos: tuple[str, ...], branches: str | None, command: str) -> None:
+def _sync(
+    config: Path | None, db: Path | None, repos: tuple[str, ...], branches: str | None, command: str
+) -> None:
     started = time.perf_counter()
     try:
         settings = load_settings(config)
@@ -113,13 +125,20 @@ def _sync(config: Path | None, db: Path | None, repos: tuple[str, ...], branches
 
 
 _db_option = click.option(
-    "--db", type=click.Path(path_type=Path, dir_okay=False), help="DuckDB file (default: perftrust.duckdb here)."
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="DuckDB file (default: perftrust.duckdb here).",
 )
 _config_option = click.option(
-    "--config", type=click.Path(path_type=Path, dir_okay=False), help="perftrust.toml (default: ./perftrust.toml)."
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="perftrust.toml (default: ./perftrust.toml).",
 )
 _repo_option = click.option(
-    "--repo", "repos", multiple=True, metavar="[NAME=]PATH",
+    "--repo",
+    "repos",
+    multiple=True,
+    metavar="[NAME=]PATH",
     help="A local clone to sync (repeatable). Default: the repositories in perftrust.toml, else the current one.",
 )
 _branch_options = [
@@ -146,7 +165,9 @@ def main() -> None:
 @_repo_option
 @_branch_options[0]
 @_branch_options[1]
-def run(db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None) -> None:
+def run(
+    db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None
+) -> None:
     _sync(config, db, repos, _branches(all_branches, branch), "run")
 
 
@@ -156,13 +177,17 @@ def run(db: Path | None, config: Path | None, repos: tuple[str, ...], all_branch
 @_repo_option
 @_branch_options[0]
 @_branch_options[1]
-def sync(db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None) -> None:
+def sync(
+    db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None
+) -> None:
     _sync(config, db, repos, _branches(all_branches, branch), "sync")
 
 
 @main.command(help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5".')
 @_db_option
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
 @click.argument("query")
 def sql(db: Path | None, fmt: str, query: str) -> None:
     import duckdb
@@ -179,21 +204,28 @@ def sql(db: Path | None, fmt: str, query: str) -> None:
         columns = rel.columns
         rows = rel.fetchall()
     except duckdb.Error as exc:
-        _fail(PerftrustError(f"the query failed: {str(exc).splitlines()[0]}", "check the SQL; tables are listed in sql/ and the README"))
+        _fail(
+            PerftrustError(
+                f"the query failed: {str(exc).splitlines()[0]}",
+                "check the SQL; tables are listed in sql/ and the README",
+            )
+        )
         return
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(columns)
         writer.writerows(rows)
     elif fmt == "json":
-        json.dump([dict(zip(columns, r, strict=True)) for r in rows], out, default=str, ensure_ascii=False, indent=1)
+        json.dump(
+            [dict(zip(columns, r, strict=True)) for r in rows], out, default=str, ensure_ascii=False, indent=1
+        )
         out.write("\n")
     else:
         table = Table(*columns, show_lines=False)
         for r in rows:
             table.add_row(*("NULL" if v is None else str(v) for v in r))
-        Console(file=out, width=max(80, Console().width)).print(table)
+        Console(file=out, width=max(100, Console().width)).print(table)
         out.write(f"({len(rows)} rows)\n")
 
 

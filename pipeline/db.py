@@ -15,7 +15,10 @@ from pipeline.errors import DatabaseError
 DEFAULT_DB = Path("perftrust.duckdb")
 
 # Offline machines: INSTALL of an extension would hang or fail; json, parquet and icu are built in.
-_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "true"}
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": True,
+}
 
 
 def sql_dir() -> Path:
@@ -49,16 +52,22 @@ def _translate(exc: duckdb.Error, path: Path) -> DatabaseError:
             f"{path} was written by an incompatible DuckDB version: {text.splitlines()[0]}",
             "upgrade perftrust, or start a new database file with --db",
         )
-    return DatabaseError(f"cannot open the database {path}: {text.splitlines()[0]}", "check the path and its permissions")
+    return DatabaseError(
+        f"cannot open the database {path}: {text.splitlines()[0]}", "check the path and its permissions"
+    )
 
 
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the database; a writer also creates or updates the schema."""
     path = Path(path)
     if read_only and not path.exists():
-        raise DatabaseError(f"there is no database at {path}", "run `perftrust sync` first, or pass --db FILE")
+        raise DatabaseError(
+            f"there is no database at {path}", "run `perftrust sync` first, or pass --db FILE"
+        )
     if not read_only and not path.parent.exists():
-        raise DatabaseError(f"the folder {path.parent} does not exist", "create it, or pass another --db FILE")
+        raise DatabaseError(
+            f"the folder {path.parent} does not exist", "create it, or pass another --db FILE"
+        )
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
     except duckdb.Error as exc:

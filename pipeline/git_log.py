@@ -193,7 +193,9 @@ class CommitBatches:
 class LogParser:
     """A state machine over NUL-separated tokens; tokens may arrive in any chunking."""
 
-    def __init__(self, batches: CommitBatches, *, batch_commits: int = 5000, batch_files: int = 100_000) -> None:
+    def __init__(
+        self, batches: CommitBatches, *, batch_commits: int = 5000, batch_files: int = 100_000
+    ) -> None:
         self.batches = batches
         self.batch_commits = batch_commits
         self.batch_files = batch_files

@@ -74,7 +74,9 @@ def repo_key_for(path: Path, remote_url: str | None) -> str:
 def open_repo(spec: RepoSpec) -> LocalRepo:
     path = spec.path
     if not path.exists():
-        raise RepositoryError(f"the path {path} does not exist", "pass the path of a git clone with --repo PATH")
+        raise RepositoryError(
+            f"the path {path} does not exist", "pass the path of a git clone with --repo PATH"
+        )
     try:
         repo = git.Repo(path, search_parent_directories=False)
     except git.InvalidGitRepositoryError as exc:
@@ -85,7 +87,9 @@ def open_repo(spec: RepoSpec) -> LocalRepo:
     except git.NoSuchPathError as exc:
         raise RepositoryError(f"the path {path} does not exist", "pass the path of a git clone") from exc
     except git.GitCommandError as exc:
-        raise RepositoryError(f"git cannot read {path}: {exc.stderr.strip()}", "check the clone with git fsck") from exc
+        raise RepositoryError(
+            f"git cannot read {path}: {exc.stderr.strip()}", "check the clone with git fsck"
+        ) from exc
     work_tree = Path(repo.working_tree_dir) if repo.working_tree_dir else None
     # GitPython takes a bare repository without core.bare (e.g. a mirror with no config) for a work tree.
     is_bare = repo.bare or work_tree is None or not (work_tree / ".git").exists()
@@ -125,7 +129,7 @@ def _ref_tips(local: LocalRepo, *patterns: str) -> dict[str, str]:
 def default_branch_ref(local: LocalRepo) -> str:
     """The local default branch (origin/HEAD's name when a local branch of that name exists), else HEAD."""
     try:
-        origin_head = local.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD")
+        origin_head = str(local.git.symbolic_ref("--quiet", "refs/remotes/origin/HEAD"))
     except git.GitCommandError:
         origin_head = ""
     if origin_head:

@@ -14,7 +14,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -205,9 +204,7 @@ def _mark_unreachable(
     return int(marked[0][0]), int(revived[0][0])
 
 
-def _upsert_repository(
-    con: duckdb.DuckDBPyConnection, local: LocalRepo, selection: str, run_id: str
-) -> None:
+def _upsert_repository(con: duckdb.DuckDBPyConnection, local: LocalRepo, selection: str, run_id: str) -> None:
     now = utc_now()
     con.execute(
         """INSERT INTO dim_repositories VALUES (?, 'git', ?, ?, ?, ?, ?, ?, ?, ?)
@@ -266,7 +263,9 @@ def sync_repository(
     if progress:
         progress(0, len(to_load))
     if to_load:
-        workers_used = max(1, min(options.workers or available_workers(), len(to_load) // options.min_commits_per_worker))
+        workers_used = max(
+            1, min(options.workers or available_workers(), len(to_load) // options.min_commits_per_worker)
+        )
         result.details["git_processes"] = workers_used
         done = 0
         for table in extract_commits(local, to_load, run_id, options):
@@ -298,7 +297,9 @@ def sync_repository(
     mailmap_changed = cursor.get("mailmap") != fingerprint
     result.details["identities_mapped"] = refresh_mailmap(con, local, run_id, full=mailmap_changed)
     with transaction(con):
-        write_cursor(con, SOURCE, local.key, {"ref_selection": selection, "tips": tips, "mailmap": fingerprint}, run_id)
+        write_cursor(
+            con, SOURCE, local.key, {"ref_selection": selection, "tips": tips, "mailmap": fingerprint}, run_id
+        )
         _upsert_repository(con, local, selection, run_id)
     result.status = "succeeded"
     return result

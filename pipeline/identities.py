@@ -109,9 +109,13 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
     uf = _UnionFind()
 
     alias_of: dict[str, str] = {}
-    for alias, members in sorted(settings.aliases.items()):
-        for member in members:
-            node = f"github:{member[7:].lower()}" if member.lower().startswith("github:") else f"email:{member.lower()}"
+    for alias, alias_members in sorted(settings.aliases.items()):
+        for member in alias_members:
+            node = (
+                f"github:{member[7:].lower()}"
+                if member.lower().startswith("github:")
+                else f"email:{member.lower()}"
+            )
             alias_of[node] = alias
             uf.union(f"alias:{alias}", node)
 
@@ -121,7 +125,11 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
             names_per_email[ident.email.lower()].add(ident.name.casefold())
 
     def email_node(email: str | None, name: str) -> str:
-        if not email or is_placeholder_email(email) or len(names_per_email[email.lower()]) >= SHARED_EMAIL_MIN_NAMES:
+        if (
+            not email
+            or is_placeholder_email(email)
+            or len(names_per_email[email.lower()]) >= SHARED_EMAIL_MIN_NAMES
+        ):
             return f"name:{name.casefold()} <{(email or '').lower()}>"
         return f"email:{email.lower()}"
 
@@ -162,13 +170,23 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
         logins = sorted(n[7:] for n in nodes if n.startswith("github:"))
         # Ids come from the component's own nodes, so two contributors can never share one.
         mapped_targets = sorted(
-            {f"email:{e.lower()}" for m in members for e in m.mapped_emails
-             if m.email is None or e.lower() != m.email.lower()} & nodes
+            {
+                f"email:{e.lower()}"
+                for m in members
+                for e in m.mapped_emails
+                if m.email is None or e.lower() != m.email.lower()
+            }
+            & nodes
         )
         email_nodes = sorted(n for n in nodes if n.startswith("email:"))
         name_nodes = sorted(n for n in nodes if n.startswith("name:"))
         all_emails = sorted(
-            {e.lower() for m in members for e in [*m.mapped_emails, m.email or ""] if e and not is_placeholder_email(e)}
+            {
+                e.lower()
+                for m in members
+                for e in [*m.mapped_emails, m.email or ""]
+                if e and not is_placeholder_email(e)
+            }
         )
         if aliases:
             contributor_id = f"alias:{aliases[0]}"
@@ -190,7 +208,11 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
         primary_email = min(email_weight, key=lambda e: (-email_weight[e], e)) if email_weight else None
 
         member_is_bot = [
-            bool(bot.search(m.name) or (m.email and bot.search(m.email)) or any(bot.search(x) for x in m.mapped_names))
+            bool(
+                bot.search(m.name)
+                or (m.email and bot.search(m.email))
+                or any(bot.search(x) for x in m.mapped_names)
+            )
             for m in members
         ]
         for m, is_bot in zip(members, member_is_bot, strict=True):
@@ -198,7 +220,9 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
             id_rows["source"].append("git")
             id_rows["name"].append(m.name)
             id_rows["email"].append(m.email)
-            id_rows["github_login"].append(github_login_from_email(m.email) or (logins[0] if logins else None))
+            id_rows["github_login"].append(
+                github_login_from_email(m.email) or (logins[0] if logins else None)
+            )
             id_rows["contributor_id"].append(contributor_id)
             id_rows["resolved_by"].append(sorted(m.resolved_by))
             id_rows["is_bot"].append(is_bot)

@@ -81,13 +81,23 @@ def finish_run(
     con.execute(
         """UPDATE pipeline_runs SET finished_at = ?, status = ?, count_steps = ?, count_failed_steps = ?,
            count_rows_added = ?, error_message = ? WHERE run_id = ?""",
-        [utc_now(), status, len(steps), failed, sum(s.count_rows_added for s in steps), error_message, run_id],
+        [
+            utc_now(),
+            status,
+            len(steps),
+            failed,
+            sum(s.count_rows_added for s in steps),
+            error_message,
+            run_id,
+        ],
     )
     return status
 
 
 def read_cursor(con: duckdb.DuckDBPyConnection, source: str, repo: str) -> dict[str, Any] | None:
-    rows = con.execute("SELECT cursor FROM sync_state WHERE source = ? AND repo = ?", [source, repo]).fetchall()
+    rows = con.execute(
+        "SELECT cursor FROM sync_state WHERE source = ? AND repo = ?", [source, repo]
+    ).fetchall()
     if not rows:
         return None
     value = json.loads(rows[0][0])

@@ -22,6 +22,7 @@ ProgressFactory = Callable[[str], Progress]
 @dataclass
 class SyncSummary:
     run_id: str
+    command: str
     status: str
     steps: list[StepResult] = field(default_factory=list)
     count_identities: int | None = None
@@ -69,7 +70,7 @@ def run_sync(
 ) -> SyncSummary:
     """Sync each repository (one step each), then rebuild identities if anything changed."""
     run_id = start_run(con, command)
-    summary = SyncSummary(run_id, "running")
+    summary = SyncSummary(run_id, command, "running")
     try:
         for repository in repositories:
             label = repository.spec.name or repository.spec.path.name or str(repository.spec.path)

@@ -6,6 +6,7 @@ import io
 import subprocess
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,9 +14,9 @@ from pipeline.git_log import LOG_ARGS, CommitBatches, LogParser, decode, parse_s
 from tests.conftest import GitRepo
 
 
-def _parse(raw: bytes, read_size: int, batch_commits: int = 5000) -> list[dict[str, object]]:
+def _parse(raw: bytes, read_size: int, batch_commits: int = 5000) -> list[dict[str, Any]]:
     parser = LogParser(CommitBatches("r", "run", datetime(2026, 1, 1)), batch_commits=batch_commits)
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for table in parse_stream(io.BytesIO(raw), parser, read_size=read_size):
         rows.extend(table.to_pylist())
     return rows
@@ -29,11 +30,15 @@ def _log(repo: GitRepo) -> bytes:
 
 @pytest.fixture
 def history(repo: GitRepo) -> GitRepo:
-    repo.commit("first\n\nbody\n\nCo-authored-by: Bo <bo@example.org>", {"a.txt": "1\n2\n3\n", "bin.dat": b"\0\1\2"})
+    repo.commit(
+        "first\n\nbody\n\nCo-authored-by: Bo <bo@example.org>", {"a.txt": "1\n2\n3\n", "bin.dat": b"\0\1\2"}
+    )
     (repo.path / "dir with space").mkdir()
     repo.git("mv", "a.txt", "dir with space/tab\there.txt")
     repo.commit("rename with an edit", {"dir with space/tab\there.txt": "1\n2\n3\n4\n"})
-    repo.commit("unicode ünïcödé", {"ünï/cödé.txt": "x\n", "bin.dat": b"\0\1\3"}, author=("Zoë", "zoe@example.org"))
+    repo.commit(
+        "unicode ünïcödé", {"ünï/cödé.txt": "x\n", "bin.dat": b"\0\1\3"}, author=("Zoë", "zoe@example.org")
+    )
     repo.git("checkout", "-q", "-b", "side", "HEAD~1")
     repo.commit("on side", {"side.txt": "s\n"})
     repo.git("checkout", "-q", "main")
@@ -43,14 +48,14 @@ def history(repo: GitRepo) -> GitRepo:
 
 
 def test_fields_match_git(history: GitRepo) -> None:
-    rows = {r["message"].split("\n")[0]: r for r in _parse(_log(history), 1 << 20)}  # type: ignore[union-attr]
+    rows = {r["message"].split("\n")[0]: r for r in _parse(_log(history), 1 << 20)}
     assert len(rows) == 6
     first = rows["first"]
     assert first["author_name"] == "Ada Lovelace" and first["author_email"] == "ada@example.org"
     assert first["author_epoch"] == 1_700_003_600 and first["author_tz"] == "+0000"
     assert first["message"] == "first\n\nbody\n\nCo-authored-by: Bo <bo@example.org>"
     assert first["parent_shas"] == []
-    assert sorted(first["files"], key=lambda f: f["path"]) == [  # type: ignore[arg-type,index]
+    assert sorted(first["files"], key=lambda f: f["path"]) == [
         {"path": "a.txt", "old_path": None, "lines_added": 3, "lines_deleted": 0},
         {"path": "bin.dat", "old_path": None, "lines_added": None, "lines_deleted": None},
     ]
@@ -59,9 +64,9 @@ def test_fields_match_git(history: GitRepo) -> None:
         {"path": "dir with space/tab\there.txt", "old_path": "a.txt", "lines_added": 1, "lines_deleted": 0}
     ]
     assert rows["unicode ünïcödé"]["author_name"] == "Zoë"
-    assert {f["path"] for f in rows["unicode ünïcödé"]["files"]} == {"ünï/cödé.txt", "bin.dat"}  # type: ignore[union-attr]
+    assert {f["path"] for f in rows["unicode ünïcödé"]["files"]} == {"ünï/cödé.txt", "bin.dat"}
     merge = rows["Merge branch 'side'"]
-    assert len(merge["parent_shas"]) == 2 and merge["files"] == []  # type: ignore[arg-type]
+    assert len(merge["parent_shas"]) == 2 and merge["files"] == []
     assert rows["empty commit"]["files"] == []
     assert rows["on side"]["sha"] == history.git("rev-parse", "side")
 
@@ -85,7 +90,9 @@ def test_latin1_bytes_in_a_name_keep_the_utf8_message(tmp_path: Path, repo: GitR
         "committer J\xe9r\xf4me <j@example.org> 1600000000 +0200\n\n"
     ).encode("latin-1") + "café ☕\n".encode()
     sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=body)
-    raw = subprocess.run(["git", "log", *LOG_ARGS, sha], cwd=repo.path, check=True, capture_output=True).stdout
+    raw = subprocess.run(
+        ["git", "log", *LOG_ARGS, sha], cwd=repo.path, check=True, capture_output=True
+    ).stdout
     (row,) = _parse(raw, 1 << 20)
     assert row["author_name"] == "Jérôme"
     assert row["message"] == "café ☕"

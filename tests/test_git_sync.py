@@ -135,7 +135,8 @@ def test_commit_facts_trailers_reverts_and_mailmap(con: duckdb.DuckDBPyConnectio
         {"lib.py": "a\nb\nc\n"},
     )
     revert = repo.commit(
-        f'Revert "Feature"\n\nThis reverts commit {work[:10]}.', {"lib.py": None},
+        f'Revert "Feature"\n\nThis reverts commit {work[:10]}.',
+        {"lib.py": None},
         author=("G Hopper", "ghopper@old.example"),
     )
     _sync(con, repo.path)
@@ -156,9 +157,7 @@ def test_commit_facts_trailers_reverts_and_mailmap(con: duckdb.DuckDBPyConnectio
         ("signed-off-by", "Ada Lovelace", "ada@example.org", True),
         ("co-authored-by", "Bot", "49699333+dependabot[bot]@users.noreply.github.com", True),
     ]
-    people = dict(
-        con.execute("SELECT display_name, is_bot FROM dim_contributors").fetchall()
-    )
+    people = dict(con.execute("SELECT display_name, is_bot FROM dim_contributors").fetchall())
     assert people == {"Grace Hopper": False, "Ada Lovelace": False, "Alan Turing": False, "Bot": True}
     grace = con.execute(
         "SELECT count_identities, count_commits_authored FROM dim_contributors WHERE display_name = 'Grace Hopper'"
@@ -172,11 +171,17 @@ def test_sync_repository_is_a_plain_function(con: duckdb.DuckDBPyConnection, rep
     run_id = start_run(con, "test")
     seen: list[tuple[int, int]] = []
     result = sync_repository(
-        con, RepoSpec(repo.path), run_id, GitSyncOptions(batch_commits=1), progress=lambda d, t: seen.append((d, t))
+        con,
+        RepoSpec(repo.path),
+        run_id,
+        GitSyncOptions(batch_commits=1),
+        progress=lambda d, t: seen.append((d, t)),
     )
     assert result.status == "succeeded" and result.count_rows_added == 4
     assert seen[0] == (0, 4) and seen[-1] == (4, 4)
-    loaded = {r[0] for r in con.execute("SELECT sha FROM raw_git__commits WHERE run_id = ?", [run_id]).fetchall()}
+    loaded = {
+        r[0] for r in con.execute("SELECT sha FROM raw_git__commits WHERE run_id = ?", [run_id]).fetchall()
+    }
     assert loaded == set(shas)
 
 
