@@ -1,0 +1,1 @@
+"""Prefect flows. Each task wraps a plain function from `pipeline/`, so the flows stay thin."""

@@ -1,0 +1,1 @@
+"""Report rendering (HTML, Markdown, CSV) from the metric tables."""
