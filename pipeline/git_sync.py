@@ -8,6 +8,7 @@ ones already loaded, and reads only the rest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import tempfile
@@ -33,9 +34,10 @@ SOURCE = "git"
 class GitSyncOptions:
     ref_selection: str = "default"  # default | all | branch:NAME
     workers: int | None = None  # parallel git log processes; None: one per core (at most 4)
-    batch_commits: int = 5000
-    # Below this many commits per process, splitting costs more than it saves.
-    min_commits_per_worker: int = 1500
+    batch_commits: int = 5000  # commits per Arrow batch / insert
+    # Commits per git process. Workers pull chunks from a queue: recent history costs far more per
+    # commit than old history, so equal halves would leave one core idle for most of the run.
+    chunk_commits: int = 2000
 
 
 def _rev_list(local: LocalRepo, include: list[str], exclude: list[str]) -> list[str]:
@@ -74,55 +76,82 @@ def _not_loaded(con: duckdb.DuckDBPyConnection, repo: str, shas: list[str]) -> l
     return [r[0] for r in rows]
 
 
-def _read_commits(
-    local: LocalRepo, shas: list[str], run_id: str, batch_commits: int, out: queue.Queue[Any]
+def _read_chunks(
+    local: LocalRepo,
+    chunks: queue.SimpleQueue[list[str]],
+    run_id: str,
+    batch_commits: int,
+    out: queue.Queue[Any],
+    stop: threading.Event,
 ) -> None:
-    """One git log process over exactly these commits; Arrow batches go to `out`, then None."""
+    """Take chunks until none are left; one git log process each; Arrow batches go to `out`, then None."""
     try:
-        with tempfile.TemporaryFile() as stdin:
-            stdin.write("\n".join(shas).encode() + b"\n")
-            stdin.seek(0)
-            proc = local.git.execute(
-                ["git", "log", "--no-walk=unsorted", "--stdin", *LOG_ARGS], as_process=True, istream=stdin
-            )
-            parser = LogParser(CommitBatches(local.key, run_id, utc_now()), batch_commits=batch_commits)
-            for table in parse_stream(proc.stdout, parser):
-                out.put(table)
-            proc.wait()
+        while not stop.is_set():
+            try:
+                shas = chunks.get_nowait()
+            except queue.Empty:
+                break
+            with tempfile.TemporaryFile() as stdin:
+                stdin.write("\n".join(shas).encode() + b"\n")
+                stdin.seek(0)
+                proc = local.git.execute(
+                    ["git", "log", "--no-walk=unsorted", "--stdin", *LOG_ARGS], as_process=True, istream=stdin
+                )
+                parser = LogParser(CommitBatches(local.key, run_id, utc_now()), batch_commits=batch_commits)
+                for table in parse_stream(proc.stdout, parser):
+                    if stop.is_set():
+                        proc.kill()  # GitPython's AutoInterrupt reaps it
+                        break
+                    out.put(table)
+                else:
+                    proc.wait()
         out.put(None)
     except BaseException as exc:  # handed to the consumer, which re-raises it
         out.put(exc)
+
+
+def count_workers(options: GitSyncOptions, count_commits: int) -> int:
+    chunks = -(-count_commits // options.chunk_commits)
+    return max(1, min(options.workers or available_workers(), chunks))
 
 
 def extract_commits(
     local: LocalRepo, shas: list[str], run_id: str, options: GitSyncOptions
 ) -> Iterator[pa.Table]:
     """Arrow batches of exactly the given commits, read by up to `workers` git processes at once."""
-    workers = options.workers or available_workers()
-    workers = max(1, min(workers, len(shas) // options.min_commits_per_worker))
-    size = -(-len(shas) // workers)
-    chunks = [shas[i : i + size] for i in range(0, len(shas), size)]
+    chunks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+    for i in range(0, len(shas), options.chunk_commits):
+        chunks.put(shas[i : i + options.chunk_commits])
+    workers = count_workers(options, len(shas))
     # Bounded: a slow consumer stops the readers instead of piling batches up in memory.
-    out: queue.Queue[Any] = queue.Queue(maxsize=2 * len(chunks))
+    out: queue.Queue[Any] = queue.Queue(maxsize=2 * workers)
+    stop = threading.Event()
     threads = [
         threading.Thread(
-            target=_read_commits, args=(local, chunk, run_id, options.batch_commits, out), daemon=True
+            target=_read_chunks, args=(local, chunks, run_id, options.batch_commits, out, stop), daemon=True
         )
-        for chunk in chunks
+        for _ in range(workers)
     ]
     for t in threads:
         t.start()
-    running = len(threads)
-    while running:
-        item = out.get()
-        if item is None:
-            running -= 1
-        elif isinstance(item, BaseException):
-            raise item
-        else:
-            yield item
-    for t in threads:
-        t.join()
+    try:
+        running = len(threads)
+        while running:
+            item = out.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        # On an error downstream, unblock the readers and stop their git processes.
+        stop.set()
+        while any(t.is_alive() for t in threads):
+            with contextlib.suppress(queue.Empty):
+                out.get(timeout=0.05)
+        for t in threads:
+            t.join()
 
 
 def _mailmap_fingerprint(local: LocalRepo) -> str:
@@ -259,14 +288,11 @@ def sync_repository(
 
     old_present = _existing(local, sorted(set(old_tips.values())))
     wanted = _rev_list(local, sorted(set(tips.values())), old_present)
-    to_load = _not_loaded(con, local.key, wanted) if cursor or old_present else wanted
+    to_load = _not_loaded(con, local.key, wanted)  # also a first sync: a killed one may have loaded batches
     if progress:
         progress(0, len(to_load))
     if to_load:
-        workers_used = max(
-            1, min(options.workers or available_workers(), len(to_load) // options.min_commits_per_worker)
-        )
-        result.details["git_processes"] = workers_used
+        result.details["git_processes"] = count_workers(options, len(to_load))
         done = 0
         for table in extract_commits(local, to_load, run_id, options):
             with registered(con, "perftrust_git_batch", table):

@@ -195,9 +195,30 @@ def test_parallel_readers_load_each_commit_once(
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--no-ff", "--no-edit", "side")
     run_id = start_run(con, "test")
-    options = GitSyncOptions(workers=workers, min_commits_per_worker=2, batch_commits=3)
+    options = GitSyncOptions(workers=workers, chunk_commits=2, batch_commits=3)
     result = sync_repository(con, RepoSpec(repo.path), run_id, options)
     assert result.details["git_processes"] == workers
     assert result.count_rows_added == 17
     assert _shas(con) == {*shas, *side, repo.git("rev-parse", "HEAD")}
     assert con.execute("SELECT count(*) FROM raw_git__commits").fetchall()[0][0] == 17
+
+
+def test_readers_stop_when_the_consumer_fails(repo: GitRepo) -> None:
+    """An insert error mid-way must not leave git processes or threads blocked behind a full queue."""
+    import threading
+
+    from pipeline.git_repo import open_repo
+    from pipeline.git_sync import extract_commits
+
+    shas = _linear(repo, 30)
+    before = threading.active_count()
+    batches = extract_commits(
+        open_repo(RepoSpec(repo.path)),
+        shas[::-1],
+        "run",
+        GitSyncOptions(workers=2, chunk_commits=5, batch_commits=1),
+    )
+    first = next(batches)
+    assert first.num_rows == 1
+    batches.close()  # what a raising consumer does to the generator
+    assert threading.active_count() == before
