@@ -13,7 +13,7 @@ import hashlib
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,7 +117,7 @@ def count_workers(options: GitSyncOptions, count_commits: int) -> int:
 
 def extract_commits(
     local: LocalRepo, shas: list[str], run_id: str, options: GitSyncOptions
-) -> Iterator[pa.Table]:
+) -> Generator[pa.Table, None, None]:
     """Arrow batches of exactly the given commits, read by up to `workers` git processes at once."""
     chunks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
     for i in range(0, len(shas), options.chunk_commits):
