@@ -57,12 +57,28 @@ def _translate(exc: duckdb.Error, path: Path) -> DatabaseError:
     )
 
 
+def _is_foreign_file(path: Path) -> bool:
+    """A non-empty file without DuckDB's magic bytes ("DUCK" at offset 8)."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(12)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return False
+    return bool(header) and header[8:12] != b"DUCK"
+
+
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the database; a writer also creates or updates the schema."""
     path = Path(path)
     if read_only and not path.exists():
         raise DatabaseError(
             f"there is no database at {path}", "run `perftrust sync` first, or pass --db FILE"
+        )
+    if _is_foreign_file(path):
+        # Checked before DuckDB sees it: DuckDB would try to attach a SQLite file through an extension.
+        raise DatabaseError(
+            f"{path} exists but is not a DuckDB database (it was left untouched)",
+            "point --db at a new or an existing perftrust.duckdb file",
         )
     if not read_only and not path.parent.exists():
         raise DatabaseError(

@@ -1,7 +1,8 @@
 -- stg_git__*: typed and renamed git data, one row per source entity, no joins.
 
--- '+0530' -> 330. git keeps whatever offset a commit was written with (zones like +518:00 exist):
--- anything that is not [+-]HHMM gives NULL here; the raw text stays in raw_git__commits.
+-- '+0530' -> 330. git prints whatever offset a commit object holds ('+518:00' comes out as '+0518',
+-- i.e. 318 minutes, a '+51800' verbatim): anything that is not [+-]HHMM gives NULL here; the raw
+-- text stays in raw_git__commits.
 CREATE OR REPLACE MACRO perftrust_utc_offset_minutes(tz) AS
     CASE WHEN regexp_full_match(tz, '[+-][0-9]{4}')
          THEN (CASE WHEN tz[1] = '-' THEN -1 ELSE 1 END)
