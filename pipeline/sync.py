@@ -71,6 +71,9 @@ def run_sync(
     """Sync each repository (one step each), then rebuild identities if anything changed."""
     run_id = start_run(con, command)
     summary = SyncSummary(run_id, command, "running")
+    # DuckDB checkpoints every 16 MB of WAL by default; during a bulk load each checkpoint costs
+    # memory and time (measured: peak RSS 370 -> 285 MB on 100k commits). One checkpoint at the end.
+    con.execute("SET checkpoint_threshold = '1GB'")
     try:
         for repository in repositories:
             label = repository.spec.name or repository.spec.path.name or str(repository.spec.path)
@@ -87,6 +90,7 @@ def run_sync(
             summary.count_identities, summary.count_contributors = rebuild_identities(con, settings)
             write_cursor(con, "identities", "*", {"settings": fingerprint}, run_id)
         summary.status = finish_run(con, run_id, summary.steps)
+        con.execute("CHECKPOINT")
     except BaseException as exc:
         finish_run(con, run_id, summary.steps, error_message=str(exc) or type(exc).__name__)
         raise
