@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import __version__
-from pipeline.config import RepositoryConfig, Settings, load_settings
+from pipeline.config import RepositoryConfig, Settings, is_owner_name, load_settings
 from pipeline.db import connect
-from pipeline.errors import PerftrustError
+from pipeline.errors import ConfigError, PerftrustError
 from pipeline.git_repo import RepoSpec
 from pipeline.git_sync import Progress as ProgressCallback
 from pipeline.sync import SyncSummary, run_sync
@@ -86,10 +87,17 @@ def _print_summary(summary: SyncSummary, seconds: float) -> None:
         title=f"perftrust {summary.command} - run {summary.run_id[:8]} - {summary.status}",
         title_justify="left",
     )
-    for column in ("repository", "status", "commits added", "seconds"):
-        table.add_column(column, justify="right" if column in ("commits added", "seconds") else "left")
+    for column in ("repository", "source", "status", "added", "requests", "seconds"):
+        table.add_column(column, justify="right" if column in ("added", "requests", "seconds") else "left")
     for step in summary.steps:
-        table.add_row(step.repo, step.status, f"{step.count_rows_added:,}", f"{step.duration_seconds:.2f}")
+        table.add_row(
+            step.repo,
+            step.step.removesuffix("_sync"),
+            step.status,
+            f"{step.count_rows_added:,}",
+            f"{step.count_api_requests:,}" if step.step.startswith("github") else "",
+            f"{step.duration_seconds:.2f}",
+        )
     console.print(table)
     for step in summary.steps:
         for warning in step.warnings:
@@ -97,8 +105,11 @@ def _print_summary(summary: SyncSummary, seconds: float) -> None:
         if step.error_message:
             _say("failed", "bold red", f"{step.repo}: {step.error_message}")
     contributors = "unchanged" if summary.count_contributors is None else f"{summary.count_contributors:,}"
+    github = ""
+    if any(s.step.startswith("github") for s in summary.steps):
+        github = f"   GitHub items updated: {summary.count_github_items:,} ({summary.count_api_requests:,} requests)"
     console.print(
-        f"commits added: {summary.count_commits_added:,}   contributors: {contributors}   "
+        f"commits added: {summary.count_commits_added:,}{github}   contributors: {contributors}   "
         f"time: {seconds:.2f} s",
         highlight=False,
         soft_wrap=True,
@@ -106,15 +117,39 @@ def _print_summary(summary: SyncSummary, seconds: float) -> None:
 
 
 def _sync(
-    config: Path | None, db: Path | None, repos: tuple[str, ...], branches: str | None, command: str
+    config: Path | None,
+    db: Path | None,
+    repos: tuple[str, ...],
+    branches: str | None,
+    command: str,
+    github_repos: tuple[str, ...] = (),
+    github_orgs: tuple[str, ...] = (),
+    github_url: str | None = None,
 ) -> None:
     started = time.perf_counter()
     try:
         settings = load_settings(config)
-        repositories = _repositories(settings, repos, branches)
+        if github_url:
+            settings = replace(settings, github=replace(settings.github, url=github_url.rstrip("/")))
+        for name in github_repos:
+            if not is_owner_name(name):
+                raise ConfigError(
+                    f"--github {name!r} is not an owner/name", "write it like --github octo-org/octo-repo"
+                )
+        # --github alone syncs only GitHub; local clones join when given with --repo or configured.
+        only_github = bool(github_repos or github_orgs) and not repos and not settings.repositories
+        repositories = [] if only_github else _repositories(settings, repos, branches)
         con = connect(db or settings.db_path)
         with _progress() as progress_for:
-            summary = run_sync(con, settings, repositories, command=command, progress_for=progress_for)
+            summary = run_sync(
+                con,
+                settings,
+                repositories,
+                command=command,
+                progress_for=progress_for,
+                github_repositories=list(github_repos) or None,
+                github_organizations=list(github_orgs) or None,
+            )
         con.close()
     except PerftrustError as exc:
         _fail(exc)
@@ -141,6 +176,27 @@ _repo_option = click.option(
     metavar="[NAME=]PATH",
     help="A local clone to sync (repeatable). Default: the repositories in perftrust.toml, else the current one.",
 )
+_github_options = [
+    click.option(
+        "--github",
+        "github_repos",
+        multiple=True,
+        metavar="OWNER/NAME",
+        help="A GitHub repository to sync (repeatable); token from GITHUB_TOKEN.",
+    ),
+    click.option(
+        "--github-org",
+        "github_orgs",
+        multiple=True,
+        metavar="ORG",
+        help="Every repository of a GitHub organization (repeatable).",
+    ),
+    click.option(
+        "--github-url",
+        metavar="URL",
+        help="GitHub API URL (GitHub Enterprise: https://HOST/api/v3). Default: api.github.com.",
+    ),
+]
 _branch_options = [
     click.option("--all-branches", is_flag=True, help="Take every branch, not only the default branch."),
     click.option("--branch", metavar="NAME", help="Take this branch instead of the default branch."),
@@ -165,22 +221,42 @@ def main() -> None:
 @_repo_option
 @_branch_options[0]
 @_branch_options[1]
+@_github_options[0]
+@_github_options[1]
+@_github_options[2]
 def run(
-    db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None
+    db: Path | None,
+    config: Path | None,
+    repos: tuple[str, ...],
+    all_branches: bool,
+    branch: str | None,
+    github_repos: tuple[str, ...],
+    github_orgs: tuple[str, ...],
+    github_url: str | None,
 ) -> None:
-    _sync(config, db, repos, _branches(all_branches, branch), "run")
+    _sync(config, db, repos, _branches(all_branches, branch), "run", github_repos, github_orgs, github_url)
 
 
-@main.command(help="Load new git history into the database (incremental).")
+@main.command(help="Load new git history and GitHub activity into the database (incremental).")
 @_db_option
 @_config_option
 @_repo_option
 @_branch_options[0]
 @_branch_options[1]
+@_github_options[0]
+@_github_options[1]
+@_github_options[2]
 def sync(
-    db: Path | None, config: Path | None, repos: tuple[str, ...], all_branches: bool, branch: str | None
+    db: Path | None,
+    config: Path | None,
+    repos: tuple[str, ...],
+    all_branches: bool,
+    branch: str | None,
+    github_repos: tuple[str, ...],
+    github_orgs: tuple[str, ...],
+    github_url: str | None,
 ) -> None:
-    _sync(config, db, repos, _branches(all_branches, branch), "sync")
+    _sync(config, db, repos, _branches(all_branches, branch), "sync", github_repos, github_orgs, github_url)
 
 
 @main.command(help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5".')

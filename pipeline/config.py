@@ -30,6 +30,11 @@ DEFAULT_BOT_PATTERNS = (
 )
 
 _REF_SELECTION = re.compile(r"^(default|all|branch:.+)$")
+_OWNER_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def is_owner_name(text: str) -> bool:
+    return bool(_OWNER_NAME.match(text))
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,20 @@ class RepositoryConfig:
 
 
 @dataclass(frozen=True)
+class GitHubConfig:
+    url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+    repositories: tuple[str, ...] = ()  # owner/name
+    organizations: tuple[str, ...] = ()
+    concurrency: int = 4
+    max_rate_limit_wait: float = 900.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("perftrust.duckdb")
     repositories: tuple[RepositoryConfig, ...] = ()
+    github: GitHubConfig = GitHubConfig()
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
     git_workers: int | None = None
@@ -53,6 +69,14 @@ class Settings:
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "database": {"path": str},
     "git": {"workers": int},
+    "github": {
+        "url": str,
+        "repositories": list,
+        "organizations": list,
+        "concurrency": int,
+        "max_rate_limit_wait": (int, float),
+        "timeout": (int, float),
+    },
     "identities": {"aliases": dict, "bot_patterns": list, "extra_bot_patterns": list},
 }
 _REPO_KEYS: dict[str, type] = {"path": str, "name": str, "branches": str}
@@ -140,6 +164,21 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
                 "fix or remove the pattern in [identities]",
             ) from exc
 
+    github = data.get("github", {})
+    github_repos = tuple(github.get("repositories", []))
+    for name in github_repos:
+        if not isinstance(name, str) or not _OWNER_NAME.match(name):
+            raise ConfigError(
+                f"{source}: [github].repositories has {name!r}", 'write repositories as "owner/name"'
+            )
+    github_config = GitHubConfig(
+        url=github.get("url", GitHubConfig.url).rstrip("/"),
+        repositories=github_repos,
+        organizations=tuple(github.get("organizations", [])),
+        concurrency=github.get("concurrency", GitHubConfig.concurrency),
+        max_rate_limit_wait=float(github.get("max_rate_limit_wait", GitHubConfig.max_rate_limit_wait)),
+        timeout=float(github.get("timeout", GitHubConfig.timeout)),
+    )
     db = data.get("database", {}).get("path")
     db_path = Path("perftrust.duckdb") if db is None else Path(db).expanduser()
     if db is not None and not db_path.is_absolute():
@@ -150,4 +189,5 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         aliases=aliases,
         bot_patterns=patterns,
         git_workers=data.get("git", {}).get("workers"),
+        github=github_config,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,6 +14,8 @@ import git
 from pipeline.config import RepositoryConfig, Settings
 from pipeline.errors import PerftrustError
 from pipeline.git_sync import GitSyncOptions, Progress, sync_repository
+from pipeline.github_client import ClientSettings, GitHubClient, RateLimited
+from pipeline.github_sync import GitHubSyncOptions, list_organization_repositories, sync_github_repository
 from pipeline.identities import rebuild_identities
 from pipeline.runs import StepResult, finish_run, read_cursor, record_step, start_run, write_cursor
 
@@ -32,10 +35,24 @@ class SyncSummary:
     def count_commits_added(self) -> int:
         return sum(s.count_rows_added for s in self.steps if s.step == "git_sync")
 
+    @property
+    def count_github_items(self) -> int:
+        return sum(s.count_rows_added for s in self.steps if s.step == "github_sync")
+
+    @property
+    def count_api_requests(self) -> int:
+        return sum(s.count_api_requests for s in self.steps)
+
 
 def _identity_fingerprint(settings: Settings) -> str:
     payload = json.dumps([sorted(settings.aliases.items()), list(settings.bot_patterns)], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _failed(step: str, repo: str, message: str) -> StepResult:
+    result = StepResult(step, repo)
+    result.status, result.error_message = "failed", message
+    return result
 
 
 def sync_git_repository(
@@ -50,15 +67,59 @@ def sync_git_repository(
     try:
         return sync_repository(con, repository.spec, run_id, options, progress)
     except PerftrustError as exc:
-        failed = StepResult("git_sync", repository.spec.name or str(repository.spec.path))
-        failed.status, failed.error_message = "failed", str(exc)
-        return failed
+        return _failed("git_sync", repository.spec.name or str(repository.spec.path), str(exc))
     except git.GitCommandError as exc:
-        failed = StepResult("git_sync", repository.spec.name or str(repository.spec.path))
         stderr = (exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
-        failed.status = "failed"
-        failed.error_message = f"git failed on {repository.spec.path}: {stderr or exc}"
-        return failed
+        message = f"git failed on {repository.spec.path}: {stderr or exc}"
+        return _failed("git_sync", repository.spec.name or str(repository.spec.path), message)
+
+
+def github_client_for(settings: Settings, token: str | None = None) -> GitHubClient:
+    """A client for the configured GitHub (token from GITHUB_TOKEN unless given)."""
+    return GitHubClient(
+        token if token is not None else os.environ.get("GITHUB_TOKEN") or None,
+        ClientSettings(
+            base_url=settings.github.url,
+            timeout=settings.github.timeout,
+            max_rate_limit_wait=settings.github.max_rate_limit_wait,
+        ),
+    )
+
+
+def sync_github(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    client: GitHubClient,
+    run_id: str,
+    repositories: list[str],
+    organizations: list[str],
+    progress_for: ProgressFactory | None = None,
+) -> list[StepResult]:
+    """One step per GitHub repository (organizations expanded); a used-up rate limit stops the rest cleanly."""
+    steps: list[StepResult] = []
+    names = list(dict.fromkeys(repositories))
+    for org in organizations:
+        try:
+            names.extend(n for n in list_organization_repositories(client, org) if n not in names)
+        except PerftrustError as exc:
+            steps.append(_failed("github_org", org, str(exc)))
+    options = GitHubSyncOptions(concurrency=settings.github.concurrency)
+    stopped: str | None = None
+    for name in names:
+        if stopped:
+            steps.append(_failed("github_sync", name, f"not synced: {stopped}"))
+            continue
+        try:
+            step = sync_github_repository(
+                con, client, name, run_id, options, progress=progress_for(name) if progress_for else None
+            )
+        except RateLimited as exc:
+            stopped = exc.problem
+            step = _failed("github_sync", name, str(exc))
+        except PerftrustError as exc:
+            step = _failed("github_sync", name, str(exc))
+        steps.append(step)
+    return steps
 
 
 def run_sync(
@@ -67,8 +128,11 @@ def run_sync(
     repositories: list[RepositoryConfig],
     command: str = "sync",
     progress_for: ProgressFactory | None = None,
+    github_repositories: list[str] | None = None,
+    github_organizations: list[str] | None = None,
+    github_client: GitHubClient | None = None,
 ) -> SyncSummary:
-    """Sync each repository (one step each), then rebuild identities if anything changed."""
+    """Sync each git repository, then each GitHub repository (one step each), then rebuild identities."""
     run_id = start_run(con, command)
     summary = SyncSummary(run_id, command, "running")
     # DuckDB checkpoints every 16 MB of WAL by default; during a bulk load each checkpoint costs
@@ -82,6 +146,20 @@ def run_sync(
             )
             record_step(con, run_id, step)
             summary.steps.append(step)
+
+        github_repositories = list(
+            settings.github.repositories if github_repositories is None else github_repositories
+        )
+        github_organizations = list(
+            settings.github.organizations if github_organizations is None else github_organizations
+        )
+        if github_repositories or github_organizations:
+            client = github_client or github_client_for(settings)
+            for step in sync_github(
+                con, settings, client, run_id, github_repositories, github_organizations, progress_for
+            ):
+                record_step(con, run_id, step)
+                summary.steps.append(step)
 
         fingerprint = _identity_fingerprint(settings)
         state = read_cursor(con, "identities", "*") or {}

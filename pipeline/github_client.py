@@ -1,0 +1,239 @@
+"""GitHub REST through PyGithub's requester: counted requests, conditional GETs, bounded retries.
+
+PyGithub's object layer completes listed objects lazily (one request per object touched), and its
+GithubRetry sleeps through rate limits without bound. So perftrust uses PyGithub for transport,
+authentication and redirects, keeps the raw JSON, and decides itself when to retry or stop.
+Tokens never appear in messages: errors name the URL path, the status and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import github
+import requests
+
+from pipeline.errors import PerftrustError
+
+DEFAULT_BASE_URL = "https://api.github.com"
+_NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class GitHubError(PerftrustError):
+    """GitHub answered in a way that stops this repository's sync."""
+
+
+class BadCredentials(GitHubError):
+    pass
+
+
+class NotFound(GitHubError):
+    pass
+
+
+class RateLimited(GitHubError):
+    """The primary rate limit is exhausted and resets later than we are willing to wait."""
+
+    def __init__(self, problem: str, fix: str, reset_at: float | None) -> None:
+        super().__init__(problem, fix)
+        self.reset_at = reset_at
+
+
+@dataclass
+class RequestStats:
+    """What the requests cost; shared by the clients of one sync (thread-safe)."""
+
+    count_requests: int = 0
+    count_not_modified: int = 0
+    count_retries: int = 0
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: int | None = None
+    waited_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def note(self, status: int, headers: dict[str, Any]) -> None:
+        with self._lock:
+            self.count_requests += 1
+            if status == 304:
+                self.count_not_modified += 1
+            remaining = headers.get("x-ratelimit-remaining")
+            if remaining is not None and str(remaining).isdigit():
+                self.rate_limit_remaining = int(remaining)
+            reset = headers.get("x-ratelimit-reset")
+            if reset is not None and str(reset).isdigit():
+                self.rate_limit_reset = int(reset)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, Any]
+    data: Any
+    path: str
+
+    @property
+    def etag(self) -> str | None:
+        value = self.headers.get("etag")
+        return str(value) if value else None
+
+    @property
+    def next_url(self) -> str | None:
+        match = _NEXT_LINK.search(str(self.headers.get("link", "")))
+        return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0
+    max_retries: int = 4  # per request, for 5xx, timeouts, broken bodies and secondary limits
+    backoff_seconds: float = 1.0  # doubled per retry, with jitter
+    max_rate_limit_wait: float = 900.0  # wait for a primary-limit reset at most this long, then stop
+    per_page: int = 100
+
+
+class GitHubClient:
+    """One HTTP connection; use `clone()` for each extra thread."""
+
+    def __init__(
+        self,
+        token: str | None,
+        settings: ClientSettings = ClientSettings(),
+        stats: RequestStats | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._token = token
+        self.settings = settings
+        self.stats = stats or RequestStats()
+        self._sleep = sleep
+        auth = github.Auth.Token(token) if token else None
+        self._github = github.Github(
+            auth=auth,
+            base_url=settings.base_url,
+            timeout=int(settings.timeout) or 1,
+            retry=None,
+            seconds_between_requests=None,
+            per_page=settings.per_page,
+            user_agent="perftrust",
+        )
+        self._requester = self._github.requester
+
+    def clone(self) -> GitHubClient:
+        return GitHubClient(self._token, self.settings, self.stats, self._sleep)
+
+    def _wait(self, seconds: float) -> None:
+        with self.stats._lock:
+            self.stats.waited_seconds += seconds
+        self._sleep(seconds)
+
+    def _backoff(self, attempt: int) -> float:
+        return float(self.settings.backoff_seconds * (2**attempt) * (0.75 + random.random() / 2))
+
+    def get(self, path: str, params: dict[str, Any] | None = None, etag: str | None = None) -> Response:
+        """One GET (path relative to the base URL, or an absolute URL from a Link header)."""
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if etag:
+            headers["If-None-Match"] = etag
+        problem = ""
+        attempt = 0
+        while True:
+            try:
+                status, response_headers, body = self._requester.requestJson("GET", path, params, headers)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                problem = f"no answer from GitHub for {_short(path)} ({type(exc).__name__})"
+            else:
+                self.stats.note(status, response_headers)
+                if status == 304:
+                    return Response(304, response_headers, None, path)
+                if 200 <= status < 300:
+                    try:
+                        return Response(status, response_headers, json.loads(body) if body else None, path)
+                    except ValueError:
+                        problem = f"GitHub sent a body that is not JSON (truncated?) for {_short(path)}"
+                elif status == 401:
+                    raise BadCredentials(
+                        f"GitHub rejected the token (401 Bad credentials) for {_short(path)}",
+                        "set GITHUB_TOKEN to a valid token that can read the repository",
+                    )
+                elif status in (403, 429):
+                    wait = self._rate_limit_wait(status, response_headers, body, path)
+                    if wait is not None:
+                        self._wait(wait)
+                        continue
+                    raise GitHubError(
+                        f"GitHub refused {_short(path)} (403): {_message(body)}",
+                        "check that the token may read this repository",
+                    )
+                elif status in (404, 410):
+                    raise NotFound(
+                        f"GitHub has no {_short(path)} ({status}): deleted, renamed away, or not visible "
+                        "to the token",
+                        "check the owner/name, and that the token can read it",
+                    )
+                elif status >= 500:
+                    problem = f"GitHub failed on {_short(path)} ({status})"
+                else:
+                    raise GitHubError(f"GitHub answered {status} for {_short(path)}: {_message(body)}")
+            if attempt >= self.settings.max_retries:
+                raise GitHubError(problem + f"; gave up after {attempt + 1} tries", "run again later")
+            with self.stats._lock:
+                self.stats.count_retries += 1
+            self._wait(self._backoff(attempt))
+            attempt += 1
+
+    def _rate_limit_wait(self, status: int, headers: dict[str, Any], body: str, path: str) -> float | None:
+        """Seconds to wait before retrying a 403/429, or None if it is not a rate limit."""
+        retry_after = headers.get("retry-after")
+        if retry_after is not None and str(retry_after).isdigit():
+            return min(float(retry_after), self.settings.max_rate_limit_wait)  # secondary limit
+        if str(headers.get("x-ratelimit-remaining")) == "0":
+            reset = headers.get("x-ratelimit-reset")
+            reset_at = float(reset) if reset is not None and str(reset).isdigit() else None
+            wait = (reset_at - time.time() + 1) if reset_at else self.settings.max_rate_limit_wait + 1
+            if wait <= self.settings.max_rate_limit_wait:
+                return max(wait, 0.0)
+            raise RateLimited(
+                f"the GitHub rate limit is used up until {time.strftime('%H:%M UTC', time.gmtime(reset_at or 0))}"
+                f" (longer than the {self.settings.max_rate_limit_wait:.0f} s perftrust may wait)",
+                "what was synced is kept; run again after the reset (or raise max_rate_limit_wait)",
+                reset_at,
+            )
+        if status == 429 or "secondary rate limit" in body.lower():
+            return 60.0  # GitHub asks for at least a minute when it gives no Retry-After
+        return None
+
+    def pages(
+        self, path: str, params: dict[str, Any] | None = None, etag: str | None = None
+    ) -> Iterator[Response]:
+        """Every page of a list (following Link rel=next). A 304 on the first page is the only page."""
+        url: str | None = path
+        query = {"per_page": self.settings.per_page, **(params or {})}
+        first = True
+        while url:
+            response = self.get(url, query if first else None, etag if first else None)
+            yield response
+            if response.status == 304:
+                return
+            url = response.next_url
+            first = False
+
+
+def _short(path: str) -> str:
+    """The path without query strings: never echo parameters or hosts into messages."""
+    path = re.sub(r"^https?://[^/]+", "", path)
+    return path.split("?", 1)[0]
+
+
+def _message(body: str) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body[:120].strip() or "no message"
+    return str(data.get("message", "no message")) if isinstance(data, dict) else "no message"

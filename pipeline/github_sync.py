@@ -1,0 +1,484 @@
+"""Incremental GitHub sync: issues (and PRs) since a cursor, their timelines and reviews, pulls,
+milestones with the due dates seen each run, review comments, and the logins behind commit emails.
+
+Economy: one list page per 100 items, then one timeline request per changed item and one reviews
+request per changed pull request; conditional requests (ETag) make an unchanged repository cost
+only 304s. Safety: each page is committed together with the cursor that covers it, so a run
+killed at any point resumes where it stopped and ends equal to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.db import registered, transaction
+from pipeline.github_client import GitHubClient, NotFound
+from pipeline.identities import github_login_from_email
+from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
+
+SOURCE = "github"
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class GitHubSyncOptions:
+    concurrency: int = 4  # parallel timeline/review requests; GitHub's secondary limits want few
+    commit_logins: bool = True  # ask GitHub which account is behind each commit author email
+    max_commit_logins: int = 500  # per run, to spare the quota; the rest come next run
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """GitHub ISO 8601 -> naive UTC."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, table: str, keys: list[str], rows: list[dict[str, Any]], schema: pa.Schema
+) -> None:
+    """Delete the rows with these keys, then insert the new ones (an upsert on the natural key)."""
+    if not rows:
+        return
+    data = pa.Table.from_pylist(rows, schema=schema)
+    with registered(con, "perftrust_rows", data):
+        match = " AND ".join(f"t.{k} = r.{k}" for k in keys)
+        con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM perftrust_rows r WHERE {match})")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM perftrust_rows")
+
+
+def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([pa.field(name, kind) for name, kind in fields])
+
+
+_ENVELOPE = (("fetched_at", pa.timestamp("us")), ("run_id", pa.string()))
+ISSUES = _schema(
+    ("repo", pa.string()), ("number", pa.int32()), ("is_pull_request", pa.bool_()),
+    ("updated_at", pa.timestamp("us")), ("payload", pa.string()), ("url", pa.string()), *_ENVELOPE,
+    ("gone_reason", pa.string()),
+)  # fmt: skip
+TIMELINE = _schema(
+    ("repo", pa.string()), ("issue_number", pa.int32()), ("event_index", pa.int32()), ("event", pa.string()),
+    ("payload", pa.string()), *_ENVELOPE,
+)  # fmt: skip
+PULLS = _schema(
+    ("repo", pa.string()), ("number", pa.int32()), ("updated_at", pa.timestamp("us")), ("payload", pa.string()),
+    ("url", pa.string()), *_ENVELOPE,
+)  # fmt: skip
+REVIEWS = _schema(
+    ("repo", pa.string()), ("pull_number", pa.int32()), ("review_id", pa.int64()), ("payload", pa.string()),
+    *_ENVELOPE,
+)  # fmt: skip
+REVIEW_COMMENTS = _schema(
+    ("repo", pa.string()), ("comment_id", pa.int64()), ("updated_at", pa.timestamp("us")),
+    ("payload", pa.string()), *_ENVELOPE,
+)  # fmt: skip
+MILESTONES = _schema(
+    ("repo", pa.string()), ("number", pa.int32()), ("payload", pa.string()), *_ENVELOPE,
+    ("deleted_at", pa.timestamp("us")),
+)  # fmt: skip
+
+
+class _Sync:
+    """State of one repository's sync; methods are the stages, in order."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        client: GitHubClient,
+        full_name: str,
+        key: str,
+        run_id: str,
+        options: GitHubSyncOptions,
+        progress: Progress | None,
+    ) -> None:
+        self.con = con
+        self.client = client
+        self.full_name = full_name
+        self.key = key
+        self.run_id = run_id
+        self.options = options
+        self.progress = progress
+        self.cursor: dict[str, Any] = read_cursor(con, SOURCE, key) or {}
+        self.result = StepResult("github_sync", key)
+        self._local = threading.local()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _client(self) -> GitHubClient:
+        """One client (one HTTP connection) per thread."""
+        client: GitHubClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = (
+                self.client if threading.current_thread() is threading.main_thread() else self.client.clone()
+            )
+            self._local.client = client
+        return client
+
+    def _save_cursor(self, **changes: Any) -> None:
+        self.cursor.update(changes)
+        write_cursor(self.con, SOURCE, self.key, self.cursor, self.run_id)
+
+    def _all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        items: list[Any] = []
+        for page in self._client().pages(path, params):
+            items.extend(page.data or [])
+        return items
+
+    @property
+    def base(self) -> str:
+        return f"/repos/{self.full_name}"
+
+    # -- stages ----------------------------------------------------------------------------------
+    def repository(self) -> None:
+        response = self.client.get(self.base, etag=self.cursor.get("repo_etag"))
+        if response.status == 304:
+            self.full_name = self.cursor.get("full_name", self.full_name)
+            return
+        data = response.data
+        actual = str(data.get("full_name") or self.full_name)
+        if actual.lower() != self.full_name.lower():
+            self.result.warnings.append(
+                f"{self.full_name} is now {actual} on GitHub (renamed or transferred); synced it under the "
+                f"key {self.key}: update the configuration to the new name"
+            )
+        self.full_name = actual
+        with transaction(self.con):
+            self.con.execute(
+                "INSERT OR REPLACE INTO raw_github__repositories VALUES (?, ?, ?, ?, ?, ?)",
+                [self.key, actual, _json(data), response.path, utc_now(), self.run_id],
+            )
+            self._save_cursor(repo_etag=response.etag, full_name=actual)
+
+    def milestones(self) -> None:
+        pages = list(
+            self.client.pages(f"{self.base}/milestones", {"state": "all"}, self.cursor.get("milestones_etag"))
+        )
+        now = utc_now()
+        if pages[0].status != 304:
+            items = [m for page in pages for m in page.data or []]
+            rows = [
+                {"repo": self.key, "number": m["number"], "payload": _json(m), "fetched_at": now,
+                 "run_id": self.run_id, "deleted_at": None}
+                for m in items
+            ]  # fmt: skip
+            with transaction(self.con):
+                _replace_rows(self.con, "raw_github__milestones", ["repo", "number"], rows, MILESTONES)
+                numbers = [m["number"] for m in items] or [-1]
+                self.con.execute(
+                    "UPDATE raw_github__milestones SET deleted_at = ? WHERE repo = ? AND deleted_at IS NULL "
+                    "AND NOT list_contains(?, number)",
+                    [now, self.key, numbers],
+                )
+                # An ETag covers one page only: trust it only when the list fits on one page.
+                self._save_cursor(milestones_etag=pages[0].etag if len(pages) == 1 else None)
+        self._observe_due_dates(now)
+
+    def _observe_due_dates(self, now: datetime) -> None:
+        """Record the due date this run saw on every live milestone (the history GitHub does not keep)."""
+        with transaction(self.con):
+            self.con.execute(
+                """UPDATE raw_github__due_date_observations o SET last_observed_at = $now, last_run_id = $run
+                   FROM (SELECT number, perftrust_utc(payload->>'$.due_on') AS due_on
+                         FROM raw_github__milestones WHERE repo = $repo AND deleted_at IS NULL) m
+                   WHERE o.repo = $repo AND o.milestone_number = m.number
+                     AND o.due_on IS NOT DISTINCT FROM m.due_on
+                     AND o.last_observed_at = (SELECT max(last_observed_at) FROM raw_github__due_date_observations x
+                                               WHERE x.repo = o.repo AND x.milestone_number = o.milestone_number)""",
+                {"now": now, "run": self.run_id, "repo": self.key},
+            )
+            self.con.execute(
+                """INSERT INTO raw_github__due_date_observations
+                   SELECT $repo, m.number, m.due_on, $now, $now, $run, $run
+                   FROM (SELECT number, perftrust_utc(payload->>'$.due_on') AS due_on
+                         FROM raw_github__milestones WHERE repo = $repo AND deleted_at IS NULL) m
+                   WHERE NOT EXISTS (
+                       SELECT 1 FROM raw_github__due_date_observations o
+                       WHERE o.repo = $repo AND o.milestone_number = m.number AND o.last_observed_at = $now)""",
+                {"now": now, "run": self.run_id, "repo": self.key},
+            )
+
+    def issues(self) -> None:
+        """Issues and PRs updated since the cursor, oldest first; per page: timelines, reviews, commit."""
+        since = self.cursor.get("issues_since")
+        params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
+        if since:
+            params["since"] = since
+        known = dict(
+            self.con.execute(
+                "SELECT number, updated_at FROM raw_github__issues WHERE repo = ?", [self.key]
+            ).fetchall()
+        )
+        etag = self.cursor.get("issues_etag") if self.cursor.get("issues_etag_since") == since else None
+        done = 0
+        for page_number, page in enumerate(self.client.pages(f"{self.base}/issues", params, etag)):
+            if page.status == 304:
+                return
+            items: list[dict[str, Any]] = page.data or []
+            now = utc_now()
+            changed = [i for i in items if known.get(i["number"]) != parse_time(i.get("updated_at"))]
+            timelines, reviews = self._details(changed)
+            issue_rows = [
+                {"repo": self.key, "number": i["number"], "is_pull_request": "pull_request" in i,
+                 "updated_at": parse_time(i.get("updated_at")), "payload": _json(i), "url": page.path,
+                 "fetched_at": now, "run_id": self.run_id, "gone_reason": None}
+                for i in items
+            ]  # fmt: skip
+            with transaction(self.con):
+                _replace_rows(self.con, "raw_github__issues", ["repo", "number"], issue_rows, ISSUES)
+                for number, events in timelines.items():
+                    self.con.execute(
+                        "DELETE FROM raw_github__timeline_events WHERE repo = ? AND issue_number = ?",
+                        [self.key, number],
+                    )
+                    _replace_rows(
+                        self.con, "raw_github__timeline_events", ["repo", "issue_number", "event_index"],
+                        [{"repo": self.key, "issue_number": number, "event_index": n, "event": e.get("event"),
+                          "payload": _json(e), "fetched_at": now, "run_id": self.run_id}
+                         for n, e in enumerate(events)],
+                        TIMELINE,
+                    )  # fmt: skip
+                for number, items_reviews in reviews.items():
+                    self.con.execute(
+                        "DELETE FROM raw_github__reviews WHERE repo = ? AND pull_number = ?",
+                        [self.key, number],
+                    )
+                    _replace_rows(
+                        self.con, "raw_github__reviews", ["repo", "pull_number", "review_id"],
+                        [{"repo": self.key, "pull_number": number, "review_id": r["id"], "payload": _json(r),
+                          "fetched_at": now, "run_id": self.run_id}
+                         for r in items_reviews],
+                        REVIEWS,
+                    )  # fmt: skip
+                cursor: dict[str, Any] = {}
+                if items:
+                    cursor["issues_since"] = items[-1]["updated_at"]
+                if page_number == 0 and page.next_url is None:
+                    cursor.update(issues_etag=page.etag, issues_etag_since=since)
+                if cursor:
+                    self._save_cursor(**cursor)
+            self.result.count_rows_added += len(changed)
+            done += len(items)
+            if self.progress:
+                self.progress(done, done + (100 if page.next_url else 0))
+
+    def _details(
+        self, items: list[dict[str, Any]]
+    ) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]]]:
+        """Timelines of changed items and reviews of changed PRs, a few requests at a time."""
+        jobs: list[tuple[str, int]] = [("timeline", i["number"]) for i in items]
+        jobs += [("reviews", i["number"]) for i in items if "pull_request" in i]
+
+        def fetch(job: tuple[str, int]) -> tuple[str, int, list[dict[str, Any]]]:
+            kind, number = job
+            path = (
+                f"{self.base}/issues/{number}/timeline"
+                if kind == "timeline"
+                else f"{self.base}/pulls/{number}/reviews"
+            )
+            try:
+                return kind, number, self._all(path)
+            except NotFound:
+                return kind, number, []  # the item was deleted or transferred between list and detail
+
+        if self.options.concurrency > 1 and len(jobs) > 1:
+            with ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="perftrust-github") as pool:
+                results = list(pool.map(fetch, jobs))
+        else:
+            results = [fetch(job) for job in jobs]
+        timelines = {n: data for kind, n, data in results if kind == "timeline"}
+        reviews = {n: data for kind, n, data in results if kind == "reviews"}
+        return timelines, reviews
+
+    def pulls(self) -> None:
+        """/pulls has no `since`: read newest-updated first and stop at the cursor."""
+        since = parse_time(self.cursor.get("pulls_since"))
+        newest: str | None = None
+        pages = self.client.pages(
+            f"{self.base}/pulls",
+            {"state": "all", "sort": "updated", "direction": "desc"},
+            self.cursor.get("pulls_etag"),
+        )
+        first_etag: str | None = None
+        for page_number, page in enumerate(pages):
+            if page.status == 304:
+                return
+            if page_number == 0:
+                first_etag = page.etag
+            items: list[dict[str, Any]] = page.data or []
+            if items and newest is None:
+                newest = items[0]["updated_at"]
+            now = utc_now()
+            fresh = [p for p in items if since is None or (parse_time(p.get("updated_at")) or since) >= since]
+            rows = [
+                {"repo": self.key, "number": p["number"], "updated_at": parse_time(p.get("updated_at")),
+                 "payload": _json(p), "url": page.path, "fetched_at": now, "run_id": self.run_id}
+                for p in fresh
+            ]  # fmt: skip
+            with transaction(self.con):
+                _replace_rows(self.con, "raw_github__pull_requests", ["repo", "number"], rows, PULLS)
+            if len(fresh) < len(items):
+                break  # older pages hold nothing updated since the last run
+        with transaction(self.con):
+            self._save_cursor(pulls_since=newest or self.cursor.get("pulls_since"), pulls_etag=first_etag)
+
+    def review_comments(self) -> None:
+        since = self.cursor.get("review_comments_since")
+        params: dict[str, Any] = {"sort": "updated", "direction": "asc"}
+        if since:
+            params["since"] = since
+        etag = (
+            self.cursor.get("review_comments_etag")
+            if self.cursor.get("review_comments_etag_since") == since
+            else None
+        )
+        for page_number, page in enumerate(self.client.pages(f"{self.base}/pulls/comments", params, etag)):
+            if page.status == 304:
+                return
+            items: list[dict[str, Any]] = page.data or []
+            now = utc_now()
+            rows = [
+                {"repo": self.key, "comment_id": c["id"], "updated_at": parse_time(c.get("updated_at")),
+                 "payload": _json(c), "fetched_at": now, "run_id": self.run_id}
+                for c in items
+            ]  # fmt: skip
+            with transaction(self.con):
+                _replace_rows(
+                    self.con, "raw_github__review_comments", ["repo", "comment_id"], rows, REVIEW_COMMENTS
+                )
+                cursor: dict[str, Any] = {}
+                if items:
+                    cursor["review_comments_since"] = items[-1]["updated_at"]
+                if page_number == 0 and page.next_url is None:
+                    cursor.update(review_comments_etag=page.etag, review_comments_etag_since=since)
+                if cursor:
+                    self._save_cursor(**cursor)
+
+    def gone_items(self) -> None:
+        """Open items GitHub no longer lists here: transferred to another repository, or deleted.
+
+        Cheap check first: GitHub's open_issues_count (issues + PRs) against ours; only when we hold
+        more open items than GitHub counts is the open list read to find which ones left.
+        """
+        counts = self.con.execute(
+            """SELECT (SELECT CAST(payload->>'$.open_issues_count' AS INTEGER) FROM raw_github__repositories
+                       WHERE repo = $repo),
+                      (SELECT count(*) FROM raw_github__issues WHERE repo = $repo AND gone_reason IS NULL
+                       AND payload->>'$.state' = 'open')""",
+            {"repo": self.key},
+        ).fetchall()[0]
+        if counts[0] is None or counts[1] <= counts[0]:
+            return
+        pages = list(
+            self.client.pages(f"{self.base}/issues", {"state": "open", "sort": "created", "direction": "asc"})
+        )
+        listed = [i["number"] for page in pages for i in page.data or []]
+        missing = [
+            r[0]
+            for r in self.con.execute(
+                """SELECT number FROM raw_github__issues WHERE repo = ? AND gone_reason IS NULL
+                   AND payload->>'$.state' = 'open' AND NOT list_contains(?, number)""",
+                [self.key, listed or [-1]],
+            ).fetchall()
+        ]
+        for number in missing:
+            try:
+                response = self.client.get(f"{self.base}/issues/{number}")
+            except NotFound:
+                reason = "deleted"
+            else:
+                url = str((response.data or {}).get("repository_url", ""))
+                moved_to = "/".join(url.rstrip("/").split("/")[-2:])
+                if moved_to.lower() == self.full_name.lower():
+                    continue  # still here (listed moments later)
+                reason = f"transferred:{moved_to}"
+            self.con.execute(
+                "UPDATE raw_github__issues SET gone_reason = ? WHERE repo = ? AND number = ?",
+                [reason, self.key, number],
+            )
+            self.result.warnings.append(f"#{number} left {self.full_name}: {reason}")
+
+    def commit_logins(self) -> None:
+        """The GitHub account behind each commit author email not yet known (one commit per email)."""
+        rows = self.con.execute(
+            """SELECT author_email, arg_max(sha, author_epoch) FROM raw_git__commits c
+               WHERE repo = ? AND author_email LIKE '%@%'
+                 AND NOT EXISTS (SELECT 1 FROM raw_github__commit_authors a
+                                 WHERE a.repo = c.repo AND a.email = c.author_email)
+               GROUP BY author_email ORDER BY author_email""",
+            [self.key],
+        ).fetchall()
+        asks = [(email, sha) for email, sha in rows if not github_login_from_email(email)]
+        asks = asks[: self.options.max_commit_logins]
+        found = []
+        for email, sha in asks:
+            try:
+                data = self.client.get(f"{self.base}/commits/{sha}").data or {}
+            except NotFound:
+                data = {}  # the commit is not on GitHub (local only, or rewritten)
+            author = data.get("author") or {}
+            found.append(
+                (self.key, email, sha, author.get("login"), author.get("id"), utc_now(), self.run_id)
+            )
+        if found:
+            with transaction(self.con):
+                self.con.executemany(
+                    "INSERT OR REPLACE INTO raw_github__commit_authors VALUES (?, ?, ?, ?, ?, ?, ?)", found
+                )
+
+
+def sync_github_repository(
+    con: duckdb.DuckDBPyConnection,
+    client: GitHubClient,
+    full_name: str,
+    run_id: str,
+    options: GitHubSyncOptions = GitHubSyncOptions(),
+    key: str | None = None,
+    progress: Progress | None = None,
+) -> StepResult:
+    """Sync one GitHub repository (owner/name) into the database; raises GitHubError on a hard failure."""
+    before = (client.stats.count_requests, client.stats.count_not_modified)
+    sync = _Sync(con, client, full_name, key or full_name, run_id, options, progress)
+    try:
+        sync.repository()
+        sync.milestones()
+        sync.issues()
+        sync.pulls()
+        sync.review_comments()
+        sync.gone_items()
+        if options.commit_logins:
+            sync.commit_logins()
+    finally:
+        sync.result.count_api_requests = client.stats.count_requests - before[0]
+        sync.result.count_not_modified = client.stats.count_not_modified - before[1]
+        sync.result.details.update(
+            rate_limit_remaining=client.stats.rate_limit_remaining,
+            retries=client.stats.count_retries,
+            waited_seconds=round(client.stats.waited_seconds, 1),
+        )
+    sync.result.status = "succeeded"
+    return sync.result
+
+
+def list_organization_repositories(client: GitHubClient, org: str) -> Iterable[str]:
+    """owner/name of every repository of an organization (archived ones included)."""
+    for page in client.pages(f"/orgs/{org}/repos", {"type": "all"}):
+        for repo in page.data or []:
+            yield str(repo["full_name"])
