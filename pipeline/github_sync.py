@@ -58,7 +58,7 @@ def _replace_rows(
     """Delete the rows with these keys, then insert the new ones (an upsert on the natural key)."""
     if not rows:
         return
-    data = pa.Table.from_pylist(rows, schema=schema)
+    data = pa.Table.from_pylist(rows, schema=schema)  # payload strings are cast to JSON on insert
     with registered(con, "perftrust_rows", data):
         match = " AND ".join(f"t.{k} = r.{k}" for k in keys)
         con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM perftrust_rows r WHERE {match})")
@@ -119,6 +119,7 @@ class _Sync:
         self.progress = progress
         self.cursor: dict[str, Any] = read_cursor(con, SOURCE, key) or {}
         self.result = StepResult("github_sync", key)
+        self.changed = False  # anything but due-date observations written this run
         self._local = threading.local()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -160,6 +161,7 @@ class _Sync:
                 f"key {self.key}: update the configuration to the new name"
             )
         self.full_name = actual
+        self.changed = True
         with transaction(self.con):
             self.con.execute(
                 "INSERT OR REPLACE INTO raw_github__repositories VALUES (?, ?, ?, ?, ?, ?)",
@@ -173,6 +175,7 @@ class _Sync:
         )
         now = utc_now()
         if pages[0].status != 304:
+            self.changed = True
             items = [m for page in pages for m in page.data or []]
             rows = [
                 {"repo": self.key, "number": m["number"], "payload": _json(m), "fetched_at": now,
@@ -232,6 +235,7 @@ class _Sync:
             if page.status == 304:
                 return
             items: list[dict[str, Any]] = page.data or []
+            self.changed = self.changed or bool(items)
             now = utc_now()
             changed = [i for i in items if known.get(i["number"]) != parse_time(i.get("updated_at"))]
             timelines, reviews = self._details(changed)
@@ -323,6 +327,7 @@ class _Sync:
             if page_number == 0:
                 first_etag = page.etag
             items: list[dict[str, Any]] = page.data or []
+            self.changed = self.changed or bool(items)
             if items and newest is None:
                 newest = items[0]["updated_at"]
             now = utc_now()
@@ -353,6 +358,7 @@ class _Sync:
             if page.status == 304:
                 return
             items: list[dict[str, Any]] = page.data or []
+            self.changed = self.changed or bool(items)
             now = utc_now()
             rows = [
                 {"repo": self.key, "comment_id": c["id"], "updated_at": parse_time(c.get("updated_at")),
@@ -438,6 +444,7 @@ class _Sync:
                 (self.key, email, sha, author.get("login"), author.get("id"), utc_now(), self.run_id)
             )
         if found:
+            self.changed = True
             with transaction(self.con):
                 self.con.executemany(
                     "INSERT OR REPLACE INTO raw_github__commit_authors VALUES (?, ?, ?, ?, ?, ?, ?)", found
@@ -473,7 +480,7 @@ def sync_github_repository(
             retries=client.stats.count_retries,
             waited_seconds=round(client.stats.waited_seconds, 1),
         )
-    sync.result.status = "succeeded"
+    sync.result.status = "succeeded" if sync.changed else "unchanged"
     return sync.result
 
 

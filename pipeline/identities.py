@@ -4,7 +4,9 @@ Links, all deterministic so dim_* can be rebuilt from raw at any time:
 - .mailmap: an identity and its mapped identity are one person (per repository's .mailmap);
 - email: the same address in any letter case is one person;
 - noreply: `ID+login@users.noreply.github.com` and `login@users.noreply.github.com` are GitHub `login`;
+- github_api: GitHub's commit API names the account behind a commit author email;
 - alias: perftrust.toml [identities.aliases] joins listed emails and github:LOGINs under one name.
+GitHub accounts seen in issues, pull requests and reviews are identities too (source github).
 Names alone never link identities: two different people are often both called "John".
 Nor do placeholder emails: converted svn/hg history writes `none@none` for everyone, servers write
 `root@localhost`. An address that looks like a placeholder, or that at least SHARED_EMAIL_MIN_NAMES
@@ -50,6 +52,9 @@ class _Identity:
     mapped: list[tuple[str, str]]  # (name, email) after each repository's .mailmap
     count_authored: int
     count_mentions: int
+    source: str = "git"
+    api_logins: list[str] = field(default_factory=list)  # GitHub's commit API: the account behind the email
+    is_bot_type: bool = False  # GitHub says type Bot
     nodes: list[str] = field(default_factory=list)
     resolved_by: set[str] = field(default_factory=set)
 
@@ -89,17 +94,44 @@ def _load(con: duckdb.DuckDBPyConnection) -> list[_Identity]:
                UNION ALL SELECT repo, committer_name, committer_email, 0, 0 FROM raw_git__commits
                UNION ALL SELECT repo, name, email, 0, 1 FROM stg_git__commit_trailers)
            SELECT s.name, s.email, sum(s.authored), sum(s.mention),
-                  list(DISTINCT [m.mapped_name, m.mapped_email]) FILTER (WHERE m.mapped_email IS NOT NULL)
+                  list(DISTINCT [m.mapped_name, m.mapped_email]) FILTER (WHERE m.mapped_email IS NOT NULL),
+                  list(DISTINCT lower(a.login)) FILTER (WHERE a.login IS NOT NULL)
            FROM seen s
            LEFT JOIN raw_git__mailmap m ON m.repo = s.repo AND m.name = s.name AND m.email = s.email
+           LEFT JOIN raw_github__commit_authors a ON lower(a.email) = lower(s.email)
            WHERE s.name IS NOT NULL
            GROUP BY s.name, s.email
            ORDER BY s.name, s.email"""
     ).fetchall()
-    return [
-        _Identity(name, email, sorted((n, e) for n, e in mapped or []), int(a), int(m))
-        for name, email, a, m, mapped in rows
+    identities = [
+        _Identity(
+            name,
+            email,
+            sorted((n, e) for n, e in mapped or []),
+            int(a),
+            int(m),
+            api_logins=sorted(logins or []),
+        )
+        for name, email, a, m, mapped, logins in rows
     ]
+    # GitHub accounts seen in issues, pull requests, reviews and timelines.
+    logins = con.execute(
+        """WITH seen AS (
+               SELECT author_login AS login, author_type AS type FROM stg_github__issues
+               UNION ALL SELECT unnest(assignee_logins), NULL FROM stg_github__issues
+               UNION ALL SELECT author_login, author_type FROM stg_github__pull_requests
+               UNION ALL SELECT reviewer_login, reviewer_type FROM stg_github__reviews
+               UNION ALL SELECT author_login, NULL FROM stg_github__review_comments
+               UNION ALL SELECT actor_login, NULL FROM stg_github__timeline_events
+               UNION ALL SELECT assignee_login, NULL FROM stg_github__timeline_events
+               UNION ALL SELECT requested_reviewer_login, NULL FROM stg_github__timeline_events)
+           SELECT login, bool_or(coalesce(type = 'Bot', false)) FROM seen
+           WHERE login IS NOT NULL GROUP BY login ORDER BY login"""
+    ).fetchall()
+    identities += [
+        _Identity(login, None, [], 0, 0, source="github", is_bot_type=bool(b)) for login, b in logins
+    ]
+    return identities
 
 
 def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[int, int]:
@@ -137,6 +169,11 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
     for ident in identities:
         email_users[email_node(ident.email, ident.name)] += 1
     for ident in identities:
+        if ident.source == "github":
+            ident.nodes.append(f"github:{ident.name.lower()}")
+            if ident.nodes[0] in alias_of:
+                ident.resolved_by.add("alias")
+            continue
         own = email_node(ident.email, ident.name)
         ident.nodes.append(own)
         for mapped_name, mapped_email in ident.mapped:
@@ -153,8 +190,12 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
             if login:
                 ident.nodes.append(f"github:{login}")
                 ident.resolved_by.add("noreply")
+        for login in ident.api_logins:
+            ident.nodes.append(f"github:{login}")
+            ident.resolved_by.add("github_api")
         if any(node in alias_of for node in ident.nodes):
             ident.resolved_by.add("alias")
+    for ident in identities:
         for node in ident.nodes[1:]:
             uf.union(ident.nodes[0], node)
 
@@ -196,33 +237,41 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
             contributor_id = (mapped_targets or email_nodes or name_nodes)[0]
 
         # Display: the alias, else the mailmapped name on most commits (then most mentions, then alphabetical).
-        weight: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+        weight: dict[str, tuple[int, int, int]] = defaultdict(lambda: (0, 0, 0))
         email_weight: dict[str, int] = defaultdict(int)
         for m in members:
             for name in m.mapped_names or [m.name]:
-                a, b = weight[name]
-                weight[name] = (a + m.count_authored, b + m.count_mentions)
+                a, b, c = weight[name]
+                # A name from git beats a bare GitHub login when neither has commits.
+                weight[name] = (a + m.count_authored, b + m.count_mentions, c + (m.source == "git"))
             for e in m.mapped_emails or ([m.email] if m.email else []):
                 email_weight[e.lower()] += m.count_authored
-        display = aliases[0] if aliases else min(weight, key=lambda n: (-weight[n][0], -weight[n][1], n))
+        display = (
+            aliases[0]
+            if aliases
+            else min(weight, key=lambda n: (-weight[n][0], -weight[n][1], -weight[n][2], n))
+        )
         primary_email = min(email_weight, key=lambda e: (-email_weight[e], e)) if email_weight else None
 
         member_is_bot = [
             bool(
-                bot.search(m.name)
+                m.is_bot_type
+                or bot.search(m.name)
                 or (m.email and bot.search(m.email))
                 or any(bot.search(x) for x in m.mapped_names)
             )
             for m in members
         ]
         for m, is_bot in zip(members, member_is_bot, strict=True):
-            id_rows["identity_id"].append(f"git:{m.name} <{m.email or ''}>")
-            id_rows["source"].append("git")
+            github = m.source == "github"
+            id_rows["identity_id"].append(f"github:{m.name}" if github else f"git:{m.name} <{m.email or ''}>")
+            id_rows["source"].append(m.source)
             id_rows["name"].append(m.name)
             id_rows["email"].append(m.email)
-            id_rows["github_login"].append(
-                github_login_from_email(m.email) or (logins[0] if logins else None)
+            own_login = (
+                m.name if github else github_login_from_email(m.email) or next(iter(m.api_logins), None)
             )
+            id_rows["github_login"].append(own_login or (logins[0] if logins else None))
             id_rows["contributor_id"].append(contributor_id)
             id_rows["resolved_by"].append(sorted(m.resolved_by))
             id_rows["is_bot"].append(is_bot)

@@ -37,15 +37,15 @@ CREATE TABLE IF NOT EXISTS dim_identities (
     count_commits_authored BIGINT NOT NULL,
     count_trailer_mentions BIGINT NOT NULL
 );
-COMMENT ON TABLE dim_identities IS 'One row per identity as written in the data: a git (name, email) pair from authors, committers or trailers. Each resolves to one contributor.';
-COMMENT ON COLUMN dim_identities.identity_id IS 'Deterministic key: git:Name <email>.';
-COMMENT ON COLUMN dim_identities.source IS 'git.';
-COMMENT ON COLUMN dim_identities.name IS 'Name as written.';
+COMMENT ON TABLE dim_identities IS 'One row per identity as written in the data: a git (name, email) pair from authors, committers or trailers, or a GitHub login from issues, pull requests and reviews. Each resolves to one contributor.';
+COMMENT ON COLUMN dim_identities.identity_id IS 'Deterministic key: git:Name <email>, or github:login.';
+COMMENT ON COLUMN dim_identities.source IS 'git or github.';
+COMMENT ON COLUMN dim_identities.name IS 'Name as written (the login for GitHub identities).';
 COMMENT ON COLUMN dim_identities.email IS 'Email as written (NULL for a trailer without email).';
-COMMENT ON COLUMN dim_identities.github_login IS 'GitHub login read from a users.noreply.github.com address, or given as an alias.';
+COMMENT ON COLUMN dim_identities.github_login IS 'GitHub login: the account itself, read from a users.noreply.github.com address, named by GitHub''s commit API, or given as an alias.';
 COMMENT ON COLUMN dim_identities.contributor_id IS 'The contributor (dim_contributors) this identity belongs to.';
-COMMENT ON COLUMN dim_identities.resolved_by IS 'What linked it to other identities of the contributor: mailmap, email (same address, any case), noreply (GitHub login), alias (perftrust.toml). Empty: linked to nothing else.';
-COMMENT ON COLUMN dim_identities.is_bot IS 'Matches a bot pattern ([bot] logins, known automation accounts, configured patterns).';
+COMMENT ON COLUMN dim_identities.resolved_by IS 'What linked it to other identities of the contributor: mailmap, email (same address, any case), noreply (GitHub login in the address), github_api (GitHub commit API), alias (perftrust.toml). Empty: linked to nothing else.';
+COMMENT ON COLUMN dim_identities.is_bot IS 'A bot: GitHub type Bot, or matches a bot pattern ([bot] logins, known automation accounts, configured patterns).';
 COMMENT ON COLUMN dim_identities.count_commits_authored IS 'Commits authored under this identity (all repositories).';
 COMMENT ON COLUMN dim_identities.count_trailer_mentions IS 'Trailer lines naming this identity.';
 
