@@ -96,6 +96,7 @@ class ClientSettings:
     max_retries: int = 4  # per request, for 5xx, timeouts, broken bodies and secondary limits
     backoff_seconds: float = 1.0  # doubled per retry, with jitter
     max_rate_limit_wait: float = 900.0  # wait for a primary-limit reset at most this long, then stop
+    max_rate_limit_retries: int = 5  # rate-limit waits per request before giving up
     per_page: int = 100
 
 
@@ -143,6 +144,7 @@ class GitHubClient:
             headers["If-None-Match"] = etag
         problem = ""
         attempt = 0
+        rate_limit_waits = 0
         while True:
             try:
                 status, response_headers, body = self._requester.requestJson("GET", path, params, headers)
@@ -164,9 +166,16 @@ class GitHubClient:
                     )
                 elif status in (403, 429):
                     wait = self._rate_limit_wait(status, response_headers, body, path)
-                    if wait is not None:
+                    if wait is not None and rate_limit_waits < self.settings.max_rate_limit_retries:
+                        rate_limit_waits += 1
                         self._wait(wait)
                         continue
+                    if wait is not None:
+                        raise RateLimited(
+                            f"GitHub kept refusing {_short(path)} for rate limits after {rate_limit_waits} waits",
+                            "what was synced is kept; run again later",
+                            None,
+                        )
                     raise GitHubError(
                         f"GitHub refused {_short(path)} (403): {_message(body)}",
                         "check that the token may read this repository",
