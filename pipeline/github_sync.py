@@ -26,6 +26,7 @@ from pipeline.identities import github_login_from_email
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
 
 SOURCE = "github"
+MAX_PASSES = 20  # of a since-cursor list per run; each pass that finds changes moves the cursor on
 Progress = Callable[[int, int], None]
 
 
@@ -219,7 +220,16 @@ class _Sync:
             )
 
     def issues(self) -> None:
-        """Issues and PRs updated since the cursor, oldest first; per page: timelines, reviews, commit."""
+        """Issues and PRs updated since the cursor, oldest first; per page: timelines, reviews, commit.
+
+        Passes repeat until one brings nothing new: that last answer (the items at the cursor) is
+        then fully stored, so its ETag can make the next run's identical request a free 304.
+        """
+        for _ in range(MAX_PASSES):
+            if not self._issues_pass():
+                return
+
+    def _issues_pass(self) -> bool:
         since = self.cursor.get("issues_since")
         params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
         if since:
@@ -231,9 +241,10 @@ class _Sync:
         )
         etag = self.cursor.get("issues_etag") if self.cursor.get("issues_etag_since") == since else None
         done = 0
+        any_changed = False
         for page_number, page in enumerate(self.client.pages(f"{self.base}/issues", params, etag)):
             if page.status == 304:
-                return
+                return False
             items: list[dict[str, Any]] = page.data or []
             self.changed = self.changed or bool(items)
             now = utc_now()
@@ -279,9 +290,11 @@ class _Sync:
                 if cursor:
                     self._save_cursor(**cursor)
             self.result.count_rows_added += len(changed)
+            any_changed = any_changed or bool(changed)
             done += len(items)
             if self.progress:
                 self.progress(done, done + (100 if page.next_url else 0))
+        return any_changed
 
     def _details(
         self, items: list[dict[str, Any]]
@@ -345,7 +358,19 @@ class _Sync:
             self._save_cursor(pulls_since=newest or self.cursor.get("pulls_since"), pulls_etag=first_etag)
 
     def review_comments(self) -> None:
+        """Comments on diffs since the cursor; passes repeat like issues() so the last ETag is safe."""
+        for _ in range(MAX_PASSES):
+            if not self._review_comments_pass():
+                return
+
+    def _review_comments_pass(self) -> bool:
         since = self.cursor.get("review_comments_since")
+        known = dict(
+            self.con.execute(
+                "SELECT comment_id, updated_at FROM raw_github__review_comments WHERE repo = ?", [self.key]
+            ).fetchall()
+        )
+        any_changed = False
         params: dict[str, Any] = {"sort": "updated", "direction": "asc"}
         if since:
             params["since"] = since
@@ -356,8 +381,11 @@ class _Sync:
         )
         for page_number, page in enumerate(self.client.pages(f"{self.base}/pulls/comments", params, etag)):
             if page.status == 304:
-                return
+                return False
             items: list[dict[str, Any]] = page.data or []
+            any_changed = any_changed or any(
+                known.get(c["id"]) != parse_time(c.get("updated_at")) for c in items
+            )
             self.changed = self.changed or bool(items)
             now = utc_now()
             rows = [
@@ -376,6 +404,7 @@ class _Sync:
                     cursor.update(review_comments_etag=page.etag, review_comments_etag_since=since)
                 if cursor:
                     self._save_cursor(**cursor)
+        return any_changed
 
     def gone_items(self) -> None:
         """Open items GitHub no longer lists here: transferred to another repository, or deleted.
