@@ -171,11 +171,10 @@ class _Sync:
             self._save_cursor(repo_etag=response.etag, full_name=actual)
 
     def milestones(self) -> None:
-        pages = list(
-            self.client.pages(f"{self.base}/milestones", {"state": "all"}, self.cursor.get("milestones_etag"))
-        )
+        """The whole milestone list (it is short). Unchanged when every page answers 304 to its ETag."""
         now = utc_now()
-        if pages[0].status != 304:
+        if not self._milestones_unchanged():
+            pages = list(self.client.pages(f"{self.base}/milestones", {"state": "all"}))
             self.changed = True
             items = [m for page in pages for m in page.data or []]
             rows = [
@@ -191,9 +190,25 @@ class _Sync:
                     "AND NOT list_contains(?, number)",
                     [now, self.key, numbers],
                 )
-                # An ETag covers one page only: trust it only when the list fits on one page.
-                self._save_cursor(milestones_etag=pages[0].etag if len(pages) == 1 else None)
+                self._save_cursor(milestone_pages=[[p.path, p.etag] for p in pages])
         self._observe_due_dates(now)
+
+    def _milestones_unchanged(self) -> bool:
+        """Ask for each page seen last time with its ETag; any change shows on some page."""
+        seen = self.cursor.get("milestone_pages") or []
+        if not seen or not all(etag for _, etag in seen):
+            return False
+        for number, (path, etag) in enumerate(seen):
+            response = self.client.get(
+                path,
+                {"state": "all", "per_page": self.client.settings.per_page} if number == 0 else None,
+                etag,
+            )
+            if response.status != 304:
+                return False
+            if number == len(seen) - 1 and response.next_url:
+                return False
+        return True
 
     def _observe_due_dates(self, now: datetime) -> None:
         """Record the due date this run saw on every live milestone (the history GitHub does not keep)."""
