@@ -8,6 +8,7 @@ Tokens never appear in messages: errors name the URL path, the status and the fi
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import re
@@ -148,7 +149,8 @@ class GitHubClient:
         while True:
             try:
                 status, response_headers, body = self._requester.requestJson("GET", path, params, headers)
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except (requests.RequestException, http.client.HTTPException, OSError) as exc:
+                # Timeouts, refused or dropped connections, bodies cut short (ChunkedEncodingError).
                 problem = f"no answer from GitHub for {_short(path)} ({type(exc).__name__})"
             else:
                 self.stats.note(status, response_headers)
@@ -168,6 +170,8 @@ class GitHubClient:
                     wait = self._rate_limit_wait(status, response_headers, body, path)
                     if wait is not None and rate_limit_waits < self.settings.max_rate_limit_retries:
                         rate_limit_waits += 1
+                        with self.stats._lock:
+                            self.stats.count_retries += 1
                         self._wait(wait)
                         continue
                     if wait is not None:
