@@ -273,30 +273,33 @@ class _Sync:
             ]  # fmt: skip
             with transaction(self.con):
                 _replace_rows(self.con, "raw_github__issues", ["repo", "number"], issue_rows, ISSUES)
-                for number, events in timelines.items():
-                    self.con.execute(
-                        "DELETE FROM raw_github__timeline_events WHERE repo = ? AND issue_number = ?",
-                        [self.key, number],
-                    )
-                    _replace_rows(
-                        self.con, "raw_github__timeline_events", ["repo", "issue_number", "event_index"],
-                        [{"repo": self.key, "issue_number": number, "event_index": n, "event": e.get("event"),
-                          "payload": _json(e), "fetched_at": now, "run_id": self.run_id}
-                         for n, e in enumerate(events)],
-                        TIMELINE,
-                    )  # fmt: skip
-                for number, items_reviews in reviews.items():
-                    self.con.execute(
-                        "DELETE FROM raw_github__reviews WHERE repo = ? AND pull_number = ?",
-                        [self.key, number],
-                    )
-                    _replace_rows(
-                        self.con, "raw_github__reviews", ["repo", "pull_number", "review_id"],
-                        [{"repo": self.key, "pull_number": number, "review_id": r["id"], "payload": _json(r),
-                          "fetched_at": now, "run_id": self.run_id}
-                         for r in items_reviews],
-                        REVIEWS,
-                    )  # fmt: skip
+                # Timelines and reviews are refetched whole: replace each item's rows in one statement pair.
+                self._replace_children(
+                    "raw_github__timeline_events",
+                    "issue_number",
+                    timelines.keys(),
+                    [
+                        {
+                            "repo": self.key,
+                            "issue_number": number,
+                            "event_index": n,
+                            "event": e.get("event"),
+                            "payload": _json(e),
+                            "fetched_at": now,
+                            "run_id": self.run_id,
+                        }
+                        for number, events in timelines.items()
+                        for n, e in enumerate(events)
+                    ],
+                    TIMELINE,
+                )
+                self._replace_children(
+                    "raw_github__reviews", "pull_number", reviews.keys(),
+                    [{"repo": self.key, "pull_number": number, "review_id": r["id"], "payload": _json(r),
+                      "fetched_at": now, "run_id": self.run_id}
+                     for number, pull_reviews in reviews.items() for r in pull_reviews],
+                    REVIEWS,
+                )  # fmt: skip
                 cursor: dict[str, Any] = {}
                 if items:
                     cursor["issues_since"] = items[-1]["updated_at"]
@@ -310,6 +313,19 @@ class _Sync:
             if self.progress:
                 self.progress(done, done + (100 if page.next_url else 0))
         return any_changed
+
+    def _replace_children(
+        self, table: str, parent: str, parents: Iterable[int], rows: list[dict[str, Any]], schema: pa.Schema
+    ) -> None:
+        numbers = list(parents)
+        if not numbers:
+            return
+        self.con.execute(
+            f"DELETE FROM {table} WHERE repo = ? AND list_contains(?, {parent})", [self.key, numbers]
+        )
+        if rows:
+            with registered(self.con, "perftrust_rows", pa.Table.from_pylist(rows, schema=schema)):
+                self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM perftrust_rows")
 
     def _details(
         self, items: list[dict[str, Any]]
