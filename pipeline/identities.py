@@ -126,7 +126,8 @@ def _load(con: duckdb.DuckDBPyConnection) -> list[_Identity]:
                UNION ALL SELECT assignee_login, NULL FROM stg_github__timeline_events
                UNION ALL SELECT requested_reviewer_login, NULL FROM stg_github__timeline_events)
            SELECT login, bool_or(coalesce(type = 'Bot', false)) FROM seen
-           WHERE login IS NOT NULL GROUP BY login ORDER BY login"""
+           -- 'ghost' is GitHub's stand-in for deleted accounts (null elsewhere): nobody to resolve.
+           WHERE login IS NOT NULL AND login <> 'ghost' GROUP BY login ORDER BY login"""
     ).fetchall()
     identities += [
         _Identity(login, None, [], 0, 0, source="github", is_bot_type=bool(b)) for login, b in logins
