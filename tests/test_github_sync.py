@@ -432,3 +432,26 @@ def test_cli_syncs_github_and_never_stores_the_token(
     assert logins > 5
     bad = CliRunner().invoke(main, ["sync", "--github", "not a repo", "--db", str(db)])
     assert bad.exit_code == 2 and "owner/name" in bad.output
+
+
+def test_github_org_syncs_every_repository(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    db = tmp_path / "org.duckdb"
+    result = CliRunner().invoke(
+        main,
+        [
+            "sync",
+            "--github-org",
+            harness.dataset.org.login,
+            "--github-url",
+            harness.server.base_url,
+            "--db",
+            str(db),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    synced = {r[0] for r in con.execute("SELECT DISTINCT repo FROM raw_github__issues").fetchall()}
+    assert synced == {r.full_name for r in harness.dataset.repositories} and len(synced) == 2
