@@ -119,6 +119,7 @@ SELECT
     payload->>'$.rename.from' AS renamed_from,
     payload->>'$.rename.to' AS renamed_to,
     payload->>'$.state' AS review_state,
+    payload->>'$.state_reason' AS state_reason,
     payload->>'$.source.issue.repository.full_name' AS source_repo_full_name,
     CAST(payload->>'$.source.issue.number' AS INTEGER) AS source_issue_number,
     payload->>'$.commit_id' AS commit_sha,
@@ -141,6 +142,7 @@ COMMENT ON COLUMN stg_github__timeline_events.milestone_title IS 'milestoned / d
 COMMENT ON COLUMN stg_github__timeline_events.renamed_from IS 'renamed: the old title.';
 COMMENT ON COLUMN stg_github__timeline_events.renamed_to IS 'renamed: the new title.';
 COMMENT ON COLUMN stg_github__timeline_events.review_state IS 'reviewed: approved, changes_requested, commented or dismissed.';
+COMMENT ON COLUMN stg_github__timeline_events.state_reason IS 'closed: completed, not_planned or duplicate (when GitHub gives it).';
 COMMENT ON COLUMN stg_github__timeline_events.source_repo_full_name IS 'cross-referenced: repository of the referencing issue or pull request.';
 COMMENT ON COLUMN stg_github__timeline_events.source_issue_number IS 'cross-referenced: its number.';
 COMMENT ON COLUMN stg_github__timeline_events.commit_sha IS 'The commit an event refers to (closed by a commit, merged, referenced).';

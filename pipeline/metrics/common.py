@@ -1,0 +1,181 @@
+"""Shared pieces of every metric family: settings, periods, Wilson intervals, subjects, inputs, output."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+import polars as pl
+
+from pipeline.db import registered
+
+Z_95 = 1.959963984540054
+PERIOD_KEYS = ["period_type", "period_start", "period_end"]
+SUBJECT_KEYS = ["contributor_id", "team_id"]
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    as_of: datetime  # naive UTC: metrics see what was true then
+    window_days: int = 90  # the trailing window ending at as_of
+    min_n: int = 5  # below this many cases a rate is NULL ("not enough data")
+    timezone: str = "UTC"  # dates (due dates, weeks, months) are compared as end of day here
+    review_response_hours: float = 48.0  # a review answered later than this is "answered late"
+    include_bots: bool = False
+    pseudonymize: bool = False
+
+    @property
+    def as_of_date(self) -> date:
+        return local_date_of(self.as_of, self.timezone)
+
+    @property
+    def window_start(self) -> date:
+        return self.as_of_date - timedelta(days=self.window_days - 1)
+
+
+def local_date_of(moment: datetime, timezone: str) -> date:
+    series = pl.Series([moment]).dt.replace_time_zone("UTC").dt.convert_time_zone(timezone).dt.date()
+    value = series[0]
+    assert isinstance(value, date)
+    return value
+
+
+def local_date(column: str | pl.Expr, timezone: str) -> pl.Expr:
+    """Naive-UTC timestamp column -> calendar date in the configured time zone."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    if timezone == "UTC":
+        return expr.dt.date()
+    return expr.dt.replace_time_zone("UTC").dt.convert_time_zone(timezone).dt.date()
+
+
+def periods(events: pl.LazyFrame, date_column: str, settings: MetricSettings) -> pl.LazyFrame:
+    """Each event once per period holding its date: its ISO week, its month, and the trailing window
+    ending at as_of if it falls inside. Events dated after as_of are dropped."""
+    day = pl.col(date_column)
+    base = events.filter(day.is_not_null() & (day <= settings.as_of_date))
+    week = base.with_columns(
+        period_type=pl.lit("week"),
+        period_start=day.dt.truncate("1w"),
+    ).with_columns(period_end=pl.col("period_start") + pl.duration(days=6))
+    month = base.with_columns(
+        period_type=pl.lit("month"),
+        period_start=day.dt.truncate("1mo"),
+    ).with_columns(period_end=pl.col("period_start").dt.offset_by("1mo") - pl.duration(days=1))
+    window = base.filter(day >= settings.window_start).with_columns(
+        period_type=pl.lit("window"),
+        period_start=pl.lit(settings.window_start),
+        period_end=pl.lit(settings.as_of_date),
+    )
+    return pl.concat([week, month, window], how="vertical_relaxed")
+
+
+def wilson_bounds(successes: pl.Expr, n: pl.Expr, z: float = Z_95) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval for successes out of n (NULL when n is 0)."""
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)).sqrt()) / denominator
+    safe = n > 0
+    lower = pl.when(safe).then((centre - half).clip(0.0, 1.0))
+    upper = pl.when(safe).then((centre + half).clip(0.0, 1.0))
+    return lower, upper
+
+
+def rate(name: str, numerator: str, denominator: str, min_n: int) -> list[pl.Expr]:
+    """The columns of one rate: value (NULL below min_n), Wilson bounds, and whether n is enough.
+
+    `numerator` and `denominator` name count columns already present (kept as they are)."""
+    num, den = pl.col(numerator).cast(pl.Float64), pl.col(denominator).cast(pl.Float64)
+    lower, upper = wilson_bounds(num, den)
+    enough = pl.col(denominator) >= min_n
+    return [
+        pl.when(enough).then(num / den).alias(name),
+        lower.alias(f"{name}_lower"),
+        upper.alias(f"{name}_upper"),
+        enough.fill_null(False).alias(f"is_enough_data_{name}"),
+    ]
+
+
+def by_subject(events: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFrame:
+    """Aggregate per contributor and period, and per team (each repository, and everyone) and period.
+
+    `events` needs contributor_id, repo and the period columns. Team rows have contributor_id NULL
+    and team_id 'repo:<owner/name>' or 'all'; person rows have team_id NULL."""
+    person = (
+        events.group_by(["contributor_id", *PERIOD_KEYS])
+        .agg(aggregations)
+        .with_columns(team_id=pl.lit(None, pl.String))
+    )
+    per_repo = (
+        events.group_by(["repo", *PERIOD_KEYS])
+        .agg(aggregations)
+        .with_columns(team_id=pl.lit("repo:") + pl.col("repo"), contributor_id=pl.lit(None, pl.String))
+        .drop("repo")
+    )
+    everyone = (
+        events.group_by(PERIOD_KEYS)
+        .agg(aggregations)
+        .with_columns(team_id=pl.lit("all"), contributor_id=pl.lit(None, pl.String))
+    )
+    return pl.concat([person, per_repo, everyone], how="diagonal_relaxed")
+
+
+def read(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None) -> pl.LazyFrame:
+    """A query's result as a lazy frame (through Arrow: no row loops)."""
+    frame = pl.from_arrow(con.sql(query, params=params or None).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.lazy()
+
+
+def humans_by_login(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """login -> contributor_id for GitHub accounts, bots left out unless asked for."""
+    return read(
+        con,
+        """SELECT i.name AS login, i.contributor_id
+           FROM dim_identities i JOIN dim_contributors c USING (contributor_id)
+           WHERE i.source = 'github' AND (? OR NOT c.is_bot)""",
+        [settings.include_bots],
+    )
+
+
+def human_contributors(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    return read(
+        con,
+        "SELECT contributor_id FROM dim_contributors WHERE ? OR NOT is_bot",
+        [settings.include_bots],
+    )
+
+
+def pseudonym(value: str | None, kind: str = "person") -> str | None:
+    if value is None:
+        return None
+    return f"{kind}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:10]}"
+
+
+def _pseudonymized(frame: pl.DataFrame) -> pl.DataFrame:
+    """Stable pseudonyms for every column that names a person (ids, logins, names, emails)."""
+    personal = [
+        c
+        for c in frame.columns
+        if c == "contributor_id" or c.endswith(("_contributor_id", "_login", "_name", "_email"))
+    ]
+    return frame.with_columns(
+        pl.col(c).map_elements(pseudonym, return_dtype=pl.String)
+        for c in personal
+        if frame.schema[c] == pl.String
+    )
+
+
+def write_table(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, settings: MetricSettings
+) -> int:
+    """Replace the table's rows (its schema and column docs live in sql/)."""
+    if settings.pseudonymize:
+        frame = _pseudonymized(frame)
+    con.execute(f"DELETE FROM {table}")
+    if frame.height:
+        with registered(con, "perftrust_metric_rows", frame.to_arrow()):
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM perftrust_metric_rows")
+    return frame.height
