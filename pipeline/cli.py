@@ -19,11 +19,20 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import __version__
-from pipeline.config import RepositoryConfig, Settings, is_owner_name, load_settings
+from pipeline.config import (
+    RepositoryConfig,
+    Settings,
+    check_timezone,
+    is_owner_name,
+    load_settings,
+    parse_window,
+)
 from pipeline.db import connect
 from pipeline.errors import ConfigError, PerftrustError
 from pipeline.git_repo import RepoSpec
 from pipeline.git_sync import Progress as ProgressCallback
+from pipeline.metrics.common import MetricSettings, parse_as_of
+from pipeline.metrics.run import compute_metrics
 from pipeline.sync import SyncSummary, run_sync
 
 console = Console(stderr=True)
@@ -150,6 +159,8 @@ def _sync(
                 github_repositories=list(github_repos) or None,
                 github_organizations=list(github_orgs) or None,
             )
+        if command == "run":
+            _run_metrics(con, _metric_settings(settings, None, None, None, None, False))
         con.close()
     except PerftrustError as exc:
         _fail(exc)
@@ -215,7 +226,7 @@ def main() -> None:
     pass
 
 
-@main.command(help="The nightly job: sync every configured source, then the later stages.")
+@main.command(help="The nightly job: sync every configured source, then compute the metrics.")
 @_db_option
 @_config_option
 @_repo_option
@@ -257,6 +268,84 @@ def sync(
     github_url: str | None,
 ) -> None:
     _sync(config, db, repos, _branches(all_branches, branch), "sync", github_repos, github_orgs, github_url)
+
+
+def _metric_settings(
+    settings: Settings,
+    as_of: str | None,
+    window: str | None,
+    min_n: int | None,
+    timezone: str | None,
+    pseudonymize: bool,
+) -> MetricSettings:
+    tz = check_timezone(timezone) if timezone else settings.metrics.timezone
+    return MetricSettings(
+        as_of=parse_as_of(as_of, tz),
+        window_days=parse_window(window) if window else settings.metrics.window_days,
+        min_n=min_n if min_n is not None else settings.metrics.min_n,
+        timezone=tz,
+        review_response_hours=settings.metrics.review_response_hours,
+        include_bots=settings.metrics.include_bots,
+        pseudonymize=pseudonymize,
+    )
+
+
+def _run_metrics(con: Any, metric_settings: MetricSettings) -> None:
+    started = time.perf_counter()
+    written = compute_metrics(con, metric_settings)
+    tables = ", ".join(f"{t} {n:,}" for t, n in written.items())
+    console.print(
+        f"metrics as of {metric_settings.as_of:%Y-%m-%d %H:%M} UTC (window {metric_settings.window_days} days, "
+        f"minimum n {metric_settings.min_n}): {tables}   time: {time.perf_counter() - started:.2f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+_metric_options = [
+    click.option(
+        "--as-of", metavar="DATE", help="Evaluate as of the end of this day (YYYY-MM-DD). Default: now."
+    ),
+    click.option(
+        "--window",
+        metavar="90d",
+        help="Trailing window, e.g. 90d or 12w (default from perftrust.toml, else 90d).",
+    ),
+    click.option(
+        "--min-n", type=int, help="Below this many cases a rate shows as not enough data (default 5)."
+    ),
+    click.option("--timezone", metavar="ZONE", help="Time zone for dates, e.g. Europe/Berlin (default UTC)."),
+    click.option(
+        "--pseudonymize", is_flag=True, help="Stable pseudonyms instead of names, logins and emails."
+    ),
+]
+
+
+@main.command(help="Compute the performance-trust metric tables from what sync loaded.")
+@_db_option
+@_config_option
+@_metric_options[0]
+@_metric_options[1]
+@_metric_options[2]
+@_metric_options[3]
+@_metric_options[4]
+def metrics(
+    db: Path | None,
+    config: Path | None,
+    as_of: str | None,
+    window: str | None,
+    min_n: int | None,
+    timezone: str | None,
+    pseudonymize: bool,
+) -> None:
+    try:
+        settings = load_settings(config)
+        metric_settings = _metric_settings(settings, as_of, window, min_n, timezone, pseudonymize)
+        con = connect(db or settings.db_path)
+        _run_metrics(con, metric_settings)
+        con.close()
+    except PerftrustError as exc:
+        _fail(exc)
 
 
 @main.command(help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5".')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,20 @@ class GitHubConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    window_days: int = 90
+    min_n: int = 5
+    timezone: str = "UTC"
+    review_response_hours: float = 48.0
+    include_bots: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("perftrust.duckdb")
     repositories: tuple[RepositoryConfig, ...] = ()
     github: GitHubConfig = GitHubConfig()
+    metrics: MetricsConfig = MetricsConfig()
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
     git_workers: int | None = None
@@ -76,6 +87,13 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "concurrency": int,
         "max_rate_limit_wait": (int, float),
         "timeout": (int, float),
+    },
+    "metrics": {
+        "window": str,
+        "min_n": int,
+        "timezone": str,
+        "review_response_hours": (int, float),
+        "include_bots": bool,
     },
     "identities": {"aliases": dict, "bot_patterns": list, "extra_bot_patterns": list},
 }
@@ -179,6 +197,16 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         max_rate_limit_wait=float(github.get("max_rate_limit_wait", GitHubConfig.max_rate_limit_wait)),
         timeout=float(github.get("timeout", GitHubConfig.timeout)),
     )
+    metrics = data.get("metrics", {})
+    metrics_config = MetricsConfig(
+        window_days=parse_window(metrics["window"]) if "window" in metrics else MetricsConfig.window_days,
+        min_n=metrics.get("min_n", MetricsConfig.min_n),
+        timezone=check_timezone(metrics.get("timezone", MetricsConfig.timezone)),
+        review_response_hours=float(
+            metrics.get("review_response_hours", MetricsConfig.review_response_hours)
+        ),
+        include_bots=metrics.get("include_bots", False),
+    )
     db = data.get("database", {}).get("path")
     db_path = Path("perftrust.duckdb") if db is None else Path(db).expanduser()
     if db is not None and not db_path.is_absolute():
@@ -190,4 +218,23 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         bot_patterns=patterns,
         git_workers=data.get("git", {}).get("workers"),
         github=github_config,
+        metrics=metrics_config,
     )
+
+
+def parse_window(text: str) -> int:
+    """'90d' / '12w' / '90' -> days."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text)
+    if not match or int(match.group(1)) < 1:
+        raise ConfigError(f"window {text!r} is not understood", "write it like 90d (days) or 12w (weeks)")
+    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
+def check_timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown time zone {name!r}", "use an IANA name such as UTC or Europe/Berlin"
+        ) from exc
+    return name

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import duckdb
 import polars as pl
 
 from pipeline.db import registered
+from pipeline.errors import ConfigError
 
 Z_95 = 1.959963984540054
 PERIOD_KEYS = ["period_type", "period_start", "period_end"]
@@ -33,6 +35,18 @@ class MetricSettings:
     @property
     def window_start(self) -> date:
         return self.as_of_date - timedelta(days=self.window_days - 1)
+
+
+def parse_as_of(text: str | None, timezone: str) -> datetime:
+    """'YYYY-MM-DD' -> the end of that day in the time zone, as naive UTC; None -> now."""
+    if not text:
+        return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"--as-of {text!r} is not a date", "write it as YYYY-MM-DD") from exc
+    end = datetime.combine(day, time(23, 59, 59), tzinfo=zoneinfo.ZoneInfo(timezone))
+    return end.astimezone(UTC).replace(tzinfo=None)
 
 
 def local_date_of(moment: datetime, timezone: str) -> date:

@@ -1,0 +1,41 @@
+"""Managing expectations: of commitments that slipped, how many were flagged before the due date;
+and due dates moved after they had passed. Reads fct_commitments (written just before)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipeline.metrics.common import PERIOD_KEYS, MetricSettings, by_subject, periods, rate, read
+
+SLIPPED = ("late", "overdue", "dropped")
+
+
+def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[str, pl.DataFrame]:
+    facts = read(
+        con,
+        """SELECT repo, commitment_key, contributor_id, due_date, outcome, warned_before_due, due_moved_after_passed
+           FROM fct_commitments
+           WHERE contributor_id IS NOT NULL AND (? OR NOT is_assignee_bot) AND outcome <> 'pending'""",
+        [settings.include_bots],
+    )
+    slipped = pl.col("outcome").is_in(SLIPPED)
+    metric = (
+        by_subject(
+            periods(facts, "due_date", settings),
+            [
+                slipped.sum().alias("count_slipped"),
+                (slipped & pl.col("warned_before_due")).sum().alias("count_slipped_warned"),
+                pl.col("due_moved_after_passed").sum().alias("count_due_moved_after_passed"),
+                pl.len().alias("count_commitments_resolved"),
+                pl.col("commitment_key")
+                .filter(slipped | pl.col("due_moved_after_passed"))
+                .sort()
+                .alias("evidence_keys"),
+            ],
+        )
+        .with_columns(*rate("warned_rate", "count_slipped_warned", "count_slipped", settings.min_n))
+        .sort(["team_id", "contributor_id", *PERIOD_KEYS], nulls_last=False)
+        .collect()
+    )
+    return {"metric_expectations": metric}
