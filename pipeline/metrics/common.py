@@ -92,8 +92,9 @@ def wilson_bounds(successes: pl.Expr, n: pl.Expr, z: float = Z_95) -> tuple[pl.E
     centre = (p + z * z / (2 * n)) / denominator
     half = z * ((p * (1 - p) / n + z * z / (4 * n * n)).sqrt()) / denominator
     safe = n > 0
-    lower = pl.when(safe).then((centre - half).clip(0.0, 1.0))
-    upper = pl.when(safe).then((centre + half).clip(0.0, 1.0))
+    # Exact at the edges (floating point leaves 1e-17 where the formula gives 0 or 1).
+    lower = pl.when(safe).then(pl.when(successes <= 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0)))
+    upper = pl.when(safe).then(pl.when(successes >= n).then(1.0).otherwise((centre + half).clip(0.0, 1.0)))
     return lower, upper
 
 

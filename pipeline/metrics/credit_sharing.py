@@ -78,9 +78,9 @@ def _is_human(frame: pl.LazyFrame, column: str, humans: pl.LazyFrame) -> pl.Lazy
     return frame.join(humans, left_on=column, right_on="contributor_id", how="semi")
 
 
-def trailer_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
-    """Credit trailers of reachable commits as edges author -> named person, humans only, no self-credit."""
-    trailers = read(
+def read_trailers(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Credit trailers of reachable commits authored at or before as_of, with the commit's author."""
+    return read(
         con,
         """SELECT t.repo, t.sha, t.trailer_index, t.trailer AS kind, t.contributor_id AS receiver_contributor_id,
                   c.author_contributor_id AS giver_contributor_id, c.authored_at AS occurred_at
@@ -89,20 +89,32 @@ def trailer_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) ->
            WHERE c.is_reachable AND t.trailer IN ? AND c.authored_at <= ?""",
         [list(TRAILER_KINDS), settings.as_of],
     )
-    humans = human_contributors(con, settings)
+
+
+def trailer_edges(trailers: pl.LazyFrame, humans: pl.LazyFrame) -> pl.LazyFrame:
+    """Trailers as edges author -> named person: humans only, no self-credit, a person once per commit
+    and trailer (the first such trailer is the credit)."""
     edges = _is_human(_is_human(trailers, "giver_contributor_id", humans), "receiver_contributor_id", humans)
     once = ["repo", "sha", "kind", "receiver_contributor_id"]
     return (
-        edges.filter(pl.col("giver_contributor_id") != pl.col("receiver_contributor_id"))
+        edges.filter(
+            pl.col("kind").is_in(list(TRAILER_KINDS))
+            & (pl.col("giver_contributor_id") != pl.col("receiver_contributor_id"))
+        )
         .filter(pl.col("trailer_index") == pl.col("trailer_index").min().over(once))
         .with_columns(credit_key=trailer_key(), evidence_key=commit_key())
         .select(*CREDIT_COLUMNS, "sha")
     )
 
 
-def review_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
-    """Submitted reviews on someone else's pull request as edges reviewer -> pull request author."""
-    reviews = read(
+def trailer_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Credit trailers of reachable commits as edges (with the commit's sha)."""
+    return trailer_edges(read_trailers(con, settings), human_contributors(con, settings))
+
+
+def read_reviews(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Submitted (not pending) reviews at or before as_of."""
+    return read(
         con,
         """SELECT repo, review_key, reviewer_login, pull_request_author_login, is_own_pull_request,
                   submitted_at AS occurred_at
@@ -110,7 +122,11 @@ def review_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> 
            WHERE submitted_at IS NOT NULL AND submitted_at <= ? AND coalesce(state, '') <> 'PENDING'""",
         [settings.as_of],
     )
-    logins = humans_by_login(con, settings)
+
+
+def review_edges(reviews: pl.LazyFrame, logins: pl.LazyFrame) -> pl.LazyFrame:
+    """Reviews of someone else's pull request as edges reviewer -> author. `logins` maps login ->
+    contributor_id for the humans (a bot or deleted author becomes a NULL receiver)."""
     return (
         reviews.join(
             logins.rename({"login": "reviewer_login", "contributor_id": "giver_contributor_id"}),
@@ -118,7 +134,9 @@ def review_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> 
             how="inner",
         )
         .join(
-            logins.rename({"login": "pull_request_author_login", "contributor_id": "receiver_contributor_id"}),
+            logins.rename(
+                {"login": "pull_request_author_login", "contributor_id": "receiver_contributor_id"}
+            ),
             on="pull_request_author_login",
             how="left",
         )
@@ -133,12 +151,21 @@ def review_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> 
     )
 
 
+def review_credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Submitted reviews on someone else's pull request as edges reviewer -> pull request author."""
+    return review_edges(read_reviews(con, settings), humans_by_login(con, settings))
+
+
+def credit_edges(trailer_edges: pl.LazyFrame, review_edges: pl.LazyFrame) -> pl.LazyFrame:
+    """fct_credits rows: both kinds of edge, sorted by credit_key."""
+    return pl.concat(
+        [trailer_edges.select(CREDIT_COLUMNS), review_edges.select(CREDIT_COLUMNS)], how="vertical_relaxed"
+    ).sort("credit_key")
+
+
 def credits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
     """fct_credits: every credit event, sorted by credit_key."""
-    return pl.concat(
-        [trailer_credits(con, settings).select(CREDIT_COLUMNS), review_credits(con, settings)],
-        how="vertical_relaxed",
-    ).sort("credit_key")
+    return credit_edges(trailer_credits(con, settings), review_credits(con, settings))
 
 
 def _by_role(edges: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 import duckdb
@@ -39,11 +39,12 @@ def compute_metrics(
     con: duckdb.DuckDBPyConnection,
     settings: MetricSettings,
     on_table: Callable[[str, int, float], None] | None = None,
+    families: Sequence[str] = FAMILIES,
 ) -> dict[str, int]:
     """Recompute every metric table from the fct/dim tables; returns rows written per table."""
     written: dict[str, int] = {}
     with transaction(con):
-        for name in FAMILIES:
+        for name in families:
             module = _family(name)
             if module is None:
                 continue

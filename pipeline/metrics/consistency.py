@@ -1,0 +1,327 @@
+"""Consistency: is a person (or team) steadily active, are their pull requests predictable, does their
+work stick? One row per subject (person, repository team, everyone) and period (ISO week, calendar
+month, trailing window). No score and no rank: each measure comes with its n and the evidence keys.
+
+Definitions (the column comments in sql/53_metrics_consistency.sql say the same to SQL users):
+
+- activity: a reachable commit the person authored (merges included), a pull request or an issue
+  they opened, a review they submitted (any state except pending; replies on their own pull request
+  count, GitHub records those as reviews), or a comment they wrote on an issue or a pull request
+  conversation. Dated by its timestamp's calendar date in settings.timezone; nothing after as_of.
+- observed span of a row: from the later of the period start and the subject's first activity on
+  record (nobody is "inactive" before they first appear), to the earlier of the period end and
+  as_of (the current week or month is not over yet).
+- weeks of a row: the ISO weeks (Monday to Sunday) that overlap the observed span, partial weeks
+  included; a week is active if any day of it inside the span had activity.
+- active_weeks_ratio = active weeks / weeks, Wilson interval via rate(). NULL on week rows: a single
+  week is always 0/1 or 1/1 and rows only exist where something happened, so it would say nothing.
+- weekly_activity_cv: population coefficient of variation (std / mean, ddof 0) of active DAYS per
+  week (0-7, zeros for idle weeks) over the row's weeks; days rather than events so that splitting
+  work into more commits changes nothing. NULL with fewer than min_n weeks, on week rows and when
+  there was no activity at all.
+- longest_gap_days: the longest run of calendar days without activity inside the observed span,
+  leading and trailing runs included; the whole span when there was no activity.
+- PR cycle time: hours from opened to merged for the subject's pull requests merged in the period
+  (dated by the merge); median and IQR (linear interpolation, q75 - q25), NULL below min_n merged.
+- revert_rate: the subject's own non-merge reachable commits authored in the period that a
+  reachable commit authored by as_of (by anyone, bots included) reverts ("This reverts commit"),
+  divided by those commits. Judged at as_of, so a commit reverted later raises its old period's rate.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipeline.metrics.common import (
+    SUBJECT_KEYS,
+    MetricSettings,
+    by_subject,
+    human_contributors,
+    humans_by_login,
+    local_date,
+    periods,
+    rate,
+    read,
+)
+
+TABLE = "metric_consistency"
+
+# kind of an activity event -> the count column that reports it
+ACTIVITY_COUNTS = {
+    "commit": "count_commits_authored",
+    "pull_request": "count_prs_opened",
+    "issue": "count_issues_opened",
+    "review": "count_reviews_submitted",
+    "comment": "count_comments_written",
+}
+
+COLUMNS: dict[str, pl.DataType] = {
+    "contributor_id": pl.String(),
+    "team_id": pl.String(),
+    "period_type": pl.String(),
+    "period_start": pl.Date(),
+    "period_end": pl.Date(),
+    "observed_start": pl.Date(),
+    "observed_end": pl.Date(),
+    **{column: pl.Int64() for column in ACTIVITY_COUNTS.values()},
+    "count_active_days": pl.Int64(),
+    "active_weeks_ratio": pl.Float64(),
+    "active_weeks_ratio_numerator": pl.Int64(),
+    "active_weeks_ratio_denominator": pl.Int64(),
+    "active_weeks_ratio_lower": pl.Float64(),
+    "active_weeks_ratio_upper": pl.Float64(),
+    "is_enough_data_active_weeks_ratio": pl.Boolean(),
+    "weekly_activity_cv": pl.Float64(),
+    "is_enough_data_weekly_activity_cv": pl.Boolean(),
+    "longest_gap_days": pl.Int64(),
+    "count_prs_merged": pl.Int64(),
+    "pr_cycle_time_median_hours": pl.Float64(),
+    "pr_cycle_time_iqr_hours": pl.Float64(),
+    "is_enough_data_pr_cycle_time": pl.Boolean(),
+    "revert_rate": pl.Float64(),
+    "revert_rate_numerator": pl.Int64(),
+    "revert_rate_denominator": pl.Int64(),
+    "revert_rate_lower": pl.Float64(),
+    "revert_rate_upper": pl.Float64(),
+    "is_enough_data_revert_rate": pl.Boolean(),
+    "evidence_keys": pl.List(pl.String()),
+}
+
+
+def commit_key(repo: str = "repo", sha: str = "sha") -> pl.Expr:
+    """Evidence key of a commit: git:commit:<repo>@<sha>."""
+    return pl.concat_str([pl.lit("git:commit:"), pl.col(repo), pl.lit("@"), pl.col(sha)])
+
+
+def hours_between(start: str, end: str) -> pl.Expr:
+    return (pl.col(end) - pl.col(start)).dt.total_milliseconds().cast(pl.Float64) / 3_600_000.0
+
+
+# -- inputs -----------------------------------------------------------------------------------------
+
+
+def _commits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Reachable commits authored by as_of, by anyone (a bot's revert still reverts)."""
+    return read(
+        con,
+        """SELECT repo, sha, author_contributor_id AS contributor_id, authored_at AS occurred_at,
+                  is_merge, is_revert, reverted_sha
+           FROM fct_commits WHERE is_reachable AND authored_at <= ?""",
+        [settings.as_of],
+    )
+
+
+def _github_activity(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Pull requests and issues opened, reviews submitted, comments written: (repo, key, kind, login, occurred_at)."""
+    return read(
+        con,
+        """SELECT * FROM (
+               SELECT repo, pull_request_key AS key, 'pull_request' AS kind, author_login AS login,
+                      created_at AS occurred_at FROM fct_pull_requests
+               UNION ALL SELECT repo, issue_key, 'issue', author_login, created_at FROM fct_issues
+               UNION ALL SELECT repo, review_key, 'review', reviewer_login, submitted_at FROM fct_reviews
+               UNION ALL SELECT repo, 'github:comment:' || repo || '#' || issue_number || '/'
+                                || coalesce(CAST(event_id AS VARCHAR), 'event' || event_index),
+                                'comment', actor_login, created_at
+                         FROM stg_github__timeline_events WHERE event = 'commented'
+           ) WHERE occurred_at <= ?""",
+        [settings.as_of],
+    )
+
+
+def _merged_pull_requests(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    return read(
+        con,
+        """SELECT repo, pull_request_key AS key, author_login AS login, created_at, merged_at
+           FROM fct_pull_requests WHERE merged_at IS NOT NULL AND merged_at <= ?""",
+        [settings.as_of],
+    )
+
+
+# -- events: one frame, one row per thing that happened, aggregated once by by_subject ---------------
+
+
+def _commit_events(
+    commits: pl.LazyFrame, people: pl.LazyFrame, settings: MetricSettings
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(own commits as activity, with is_reverted on non-merge ones; the reverting commits as evidence)."""
+    own = commits.join(people, on="contributor_id", how="semi").with_columns(
+        day=local_date("occurred_at", settings.timezone), key=commit_key()
+    )
+    reverts = commits.filter(pl.col("is_revert") & pl.col("reverted_sha").is_not_null()).select(
+        "repo", sha=pl.col("reverted_sha"), revert_key=commit_key()
+    )
+    reverted = reverts.select("repo", "sha").unique().with_columns(_reverted=pl.lit(True))
+    activity = (
+        own.join(reverted, on=["repo", "sha"], how="left")
+        .with_columns(
+            kind=pl.lit("commit"),
+            is_activity=pl.lit(True),
+            is_reverted=pl.when(~pl.col("is_merge")).then(pl.col("_reverted").fill_null(False)),
+        )
+        .select("contributor_id", "repo", "day", "key", "kind", "is_activity", "is_reverted")
+    )
+    evidence = (
+        own.filter(~pl.col("is_merge"))
+        .join(reverts, on=["repo", "sha"], how="inner")
+        .select("contributor_id", "repo", "day", key=pl.col("revert_key"), kind=pl.lit("revert"))
+        .with_columns(is_activity=pl.lit(False))
+    )
+    return activity, evidence
+
+
+def events(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Everything the family counts, one row each: contributor_id, repo, day, key, kind,
+    is_activity, is_reverted (own non-merge commits), cycle_hours (merged pull requests)."""
+    humans = humans_by_login(con, settings)
+    people = human_contributors(con, settings)
+    commit_activity, revert_evidence = _commit_events(_commits(con, settings), people, settings)
+    github_activity = (
+        _github_activity(con, settings)
+        .join(humans, on="login", how="inner")
+        .select(
+            "contributor_id",
+            "repo",
+            "key",
+            "kind",
+            day=local_date("occurred_at", settings.timezone),
+            is_activity=pl.lit(True),
+        )
+    )
+    merged = (
+        _merged_pull_requests(con, settings)
+        .join(humans, on="login", how="inner")
+        .select(
+            "contributor_id",
+            "repo",
+            "key",
+            day=local_date("merged_at", settings.timezone),
+            kind=pl.lit("merged_pull_request"),
+            is_activity=pl.lit(False),
+            cycle_hours=hours_between("created_at", "merged_at"),
+        )
+    )
+    return pl.concat([commit_activity, revert_evidence, github_activity, merged], how="diagonal_relaxed")
+
+
+# -- measures ---------------------------------------------------------------------------------------
+
+
+def active_day() -> pl.Expr:
+    return pl.col("day").filter(pl.col("is_activity"))
+
+
+def days_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
+    a = pl.col(start) if isinstance(start, str) else start
+    b = pl.col(end) if isinstance(end, str) else end
+    return (b - a).dt.total_days()
+
+
+def aggregations() -> list[pl.Expr]:
+    """Per subject and period; helper columns start with an underscore."""
+    day = active_day()
+    hours = pl.col("cycle_hours")
+    return [
+        *(pl.col("kind").eq(kind).sum().cast(pl.Int64).alias(name) for kind, name in ACTIVITY_COUNTS.items()),
+        day.n_unique().cast(pl.Int64).alias("count_active_days"),
+        day.min().alias("_first_active"),
+        day.max().alias("_last_active"),
+        (day.unique().sort().diff().dt.total_days() - 1).max().alias("_inner_gap"),
+        day.dt.truncate("1w").n_unique().cast(pl.Int64).alias("_active_weeks"),
+        # sum over active weeks of (active days in the week)^2: the variance without listing idle weeks
+        day.unique().dt.truncate("1w").unique_counts().cast(pl.Int64).pow(2).sum().alias("_sum_sq"),
+        hours.count().cast(pl.Int64).alias("count_prs_merged"),
+        hours.median().alias("_median"),
+        (hours.quantile(0.75, "linear") - hours.quantile(0.25, "linear")).alias("_iqr"),
+        pl.col("is_reverted").sum().cast(pl.Int64).alias("revert_rate_numerator"),
+        pl.col("is_reverted").count().cast(pl.Int64).alias("revert_rate_denominator"),
+        pl.col("key").drop_nulls().unique().sort().alias("evidence_keys"),
+    ]
+
+
+def with_first_activity(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Each subject's first activity day on record (week rows cover all history up to as_of)."""
+    first = rows.group_by(SUBJECT_KEYS).agg(pl.col("_first_active").min().alias("_subject_first"))
+    return rows.join(first, on=SUBJECT_KEYS, how="left", nulls_equal=True)
+
+
+def observed_span(settings: MetricSettings) -> list[pl.Expr]:
+    end = pl.min_horizontal("period_end", pl.lit(settings.as_of_date))
+    # Never after its end (only a pull request merged before it was opened could push it there).
+    start = pl.min_horizontal(pl.max_horizontal("period_start", "_subject_first"), end)
+    return [start.alias("observed_start"), end.alias("observed_end")]
+
+
+def weeks_overlapping() -> pl.Expr:
+    """ISO weeks overlapping [observed_start, observed_end], partial weeks included."""
+    start = pl.col("observed_start").dt.truncate("1w")
+    end = pl.col("observed_end").dt.truncate("1w")
+    return days_between(start, end) // 7 + 1
+
+
+def active_weeks_counts() -> list[pl.Expr]:
+    """Numerator and denominator of active_weeks_ratio; NULL on week rows (see module doc)."""
+    not_week = pl.col("period_type") != "week"
+    return [
+        pl.when(not_week).then(pl.col("_active_weeks")).alias("active_weeks_ratio_numerator"),
+        pl.when(not_week).then(weeks_overlapping()).cast(pl.Int64).alias("active_weeks_ratio_denominator"),
+    ]
+
+
+def weekly_activity_cv(min_n: int) -> pl.Expr:
+    weeks = pl.col("active_weeks_ratio_denominator").cast(pl.Float64)
+    mean = pl.col("count_active_days").cast(pl.Float64) / weeks
+    variance = (pl.col("_sum_sq").cast(pl.Float64) / weeks - mean * mean).clip(lower_bound=0.0)
+    return pl.when((weeks >= min_n) & (pl.col("count_active_days") > 0)).then(variance.sqrt() / mean)
+
+
+def longest_gap_days() -> pl.Expr:
+    start, end = pl.col("observed_start"), pl.col("observed_end")
+    leading = days_between(start, "_first_active")
+    trailing = days_between("_last_active", end)
+    inner = pl.col("_inner_gap").fill_null(0)
+    return (
+        pl.when(pl.col("count_active_days") == 0)
+        .then(days_between(start, end) + 1)
+        .otherwise(pl.max_horizontal(leading, inner, trailing))
+        .cast(pl.Int64)
+    )
+
+
+def gated(value: str, n: str, min_n: int) -> pl.Expr:
+    """A median-like measure, NULL ("not enough data") below min_n cases."""
+    return pl.when(pl.col(n) >= min_n).then(pl.col(value))
+
+
+def finish(rows: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
+    min_n = settings.min_n
+    return (
+        with_first_activity(rows)
+        .with_columns(observed_span(settings))
+        .with_columns(active_weeks_counts())
+        .with_columns(
+            *rate(
+                "active_weeks_ratio",
+                "active_weeks_ratio_numerator",
+                "active_weeks_ratio_denominator",
+                min_n,
+            ),
+            weekly_activity_cv(min_n).alias("weekly_activity_cv"),
+            (pl.col("active_weeks_ratio_denominator") >= min_n)
+            .fill_null(False)
+            .alias("is_enough_data_weekly_activity_cv"),
+            longest_gap_days().alias("longest_gap_days"),
+            gated("_median", "count_prs_merged", min_n).alias("pr_cycle_time_median_hours"),
+            gated("_iqr", "count_prs_merged", min_n).alias("pr_cycle_time_iqr_hours"),
+            (pl.col("count_prs_merged") >= min_n).alias("is_enough_data_pr_cycle_time"),
+            *rate("revert_rate", "revert_rate_numerator", "revert_rate_denominator", min_n),
+        )
+        .select([pl.col(name).cast(dtype) for name, dtype in COLUMNS.items()])
+        .sort(["period_type", "period_start", "team_id", "contributor_id"], nulls_last=True)
+    )
+
+
+def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[str, pl.DataFrame]:
+    rows = by_subject(periods(events(con, settings), "day", settings), aggregations())
+    return {TABLE: finish(rows, settings).collect()}
