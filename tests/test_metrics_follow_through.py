@@ -11,7 +11,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from pipeline.config import Settings
 from pipeline.db import connect
