@@ -70,3 +70,35 @@ COMMENT ON COLUMN dim_contributors.count_identities IS 'Number of identities (di
 COMMENT ON COLUMN dim_contributors.names IS 'Every name seen for the contributor (after .mailmap), sorted.';
 COMMENT ON COLUMN dim_contributors.emails IS 'Every email seen for the contributor (lower case), sorted.';
 COMMENT ON COLUMN dim_contributors.count_commits_authored IS 'Commits authored (all repositories, reachable or not).';
+
+CREATE OR REPLACE VIEW unresolved_identities AS
+WITH people AS (
+    SELECT c.contributor_id, lower(trim(c.display_name)) AS folded_name, c.github_login, c.is_bot,
+           c.count_commits_authored
+    FROM dim_contributors c
+), namesakes AS (
+    SELECT folded_name FROM people WHERE NOT is_bot GROUP BY folded_name HAVING count(*) > 1
+), has_github AS (
+    SELECT count(*) > 0 AS any_github FROM dim_identities WHERE source = 'github'
+)
+SELECT i.identity_id, i.source, i.name, i.email, i.contributor_id,
+       CASE
+           WHEN p.folded_name IN (SELECT folded_name FROM namesakes)
+               THEN 'shares its name with another contributor: the same person? add an alias'
+           WHEN i.source = 'github' AND p.count_commits_authored = 0
+               THEN 'GitHub account linked to no commit author: add an alias or a .mailmap entry'
+           ELSE 'git identity linked to no GitHub account: add an alias with github:LOGIN'
+       END AS reason
+FROM dim_identities i
+JOIN people p USING (contributor_id)
+WHERE NOT p.is_bot
+  AND (p.folded_name IN (SELECT folded_name FROM namesakes)
+       OR ((SELECT any_github FROM has_github) AND p.github_login IS NULL)
+       OR (i.source = 'github' AND p.count_commits_authored = 0 AND EXISTS (SELECT 1 FROM raw_git__commits)));
+COMMENT ON VIEW unresolved_identities IS 'Identities perftrust could not link with confidence, with the reason and the fix: contributors sharing a name (the same person with two addresses, or two people?), GitHub accounts with no commits, and, once GitHub data exists, git identities with no GitHub account. Reports list them under data quality.';
+COMMENT ON COLUMN unresolved_identities.identity_id IS 'dim_identities.identity_id.';
+COMMENT ON COLUMN unresolved_identities.source IS 'git or github.';
+COMMENT ON COLUMN unresolved_identities.name IS 'Name (or login) as written.';
+COMMENT ON COLUMN unresolved_identities.email IS 'Email as written (git identities).';
+COMMENT ON COLUMN unresolved_identities.contributor_id IS 'The contributor it resolved to on its own.';
+COMMENT ON COLUMN unresolved_identities.reason IS 'Why it is listed, and what to add to perftrust.toml [identities.aliases] or .mailmap.';

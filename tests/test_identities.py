@@ -136,3 +136,15 @@ def test_changing_aliases_rebuilds_identities_without_new_commits(
     assert con.execute("SELECT contributor_id FROM dim_contributors").fetchall() == [("alias:A",)]
     authors = {r[0] for r in con.execute("SELECT author_contributor_id FROM fct_commits").fetchall()}
     assert authors == {"alias:A"}
+
+
+def test_unresolved_identities_lists_namesakes_with_the_fix(con: duckdb.DuckDBPyConnection, repo: GitRepo) -> None:
+    repo.commit("a", author=("Sviatoslav Sydorenko", "work@example.org"))
+    repo.commit("b", author=("Sviatoslav Sydorenko", "home@example.net"))
+    repo.commit("c", author=("Ada Lovelace", "ada@example.org"))
+    _sync(con, repo)
+    rows = con.execute("SELECT email, reason FROM unresolved_identities ORDER BY email").fetchall()
+    assert [r[0] for r in rows] == ["home@example.net", "work@example.org"]
+    assert all("add an alias" in r[1] for r in rows)
+    _sync(con, repo, Settings(aliases={"Sviatoslav": ("work@example.org", "home@example.net")}))
+    assert con.execute("SELECT count(*) FROM unresolved_identities").fetchall() == [(0,)]
