@@ -68,6 +68,7 @@ def test_commitment_outcomes_match_the_scenario(loaded: tuple[Dataset, duckdb.Du
             for person in item.assignees:
                 if person.login in unassigned:
                     continue
+                expected: tuple[str, int | None]
                 if item.state == "open":
                     expected = ("overdue" if dataset.now.date() > due else "pending", None)
                 elif item.state_reason in ("not_planned", "duplicate"):
