@@ -9,8 +9,8 @@ Definitions (the column comments in sql/53_metrics_consistency.sql say the same 
 - non-trivial description: the body with HTML comments (<!-- -->, where templates keep their
   instructions), Markdown heading lines and task-list lines ("- [ ] ...", "- [x] ...") removed and
   whitespace collapsed has at least DESCRIPTION_MIN_CHARS characters, and that remaining text is
-  not shared: the same text (ignoring case) left by at least two different authors in the
-  repository is an unfilled template.
+  not shared: the same text (ignoring case) left by at least TEMPLATE_MIN_AUTHORS (3) different
+  authors in the repository is an unfilled template or boilerplate.
 - linked to an issue: (1) the body (outside HTML comments) uses a GitHub closing keyword before an
   issue reference: close/closes/closed/fix/fixes/fixed/resolve/resolves/resolved, optional colon,
   then #N, owner/name#N or an .../issues/N URL; or (2) an issue's timeline holds a cross-referenced
@@ -43,7 +43,7 @@ from pipeline.metrics.consistency import gated, hours_between
 
 TABLE = "metric_communication"
 DESCRIPTION_MIN_CHARS = 30
-TEMPLATE_MIN_AUTHORS = 2
+TEMPLATE_MIN_AUTHORS = 3
 
 _KEYWORD = r"(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)"
 CLOSING_REFERENCE = (
@@ -124,13 +124,19 @@ def _pull_requests(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> 
 
 def _link_events(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
     """cross-referenced, connected and disconnected timeline events up to as_of, with whether the
-    timeline's own item and the reference's source are pull requests (the source flag is read from
-    the payload: stg_github__timeline_events does not carry it)."""
+    timeline's own item and the reference's source are pull requests. The source's repository is its
+    repository.full_name, else the owner/name in its repository_url, else the timeline's own
+    repository; the source flag and repository_url come from the payload (stg_github__timeline_events
+    does not carry them)."""
     return read(
         con,
         """SELECT t.repo, t.issue_number AS number, t.event,
                   coalesce(i.is_pull_request, p.number IS NOT NULL) AS is_pull_request,
-                  lower(t.source_repo_full_name) AS source_repo, t.source_issue_number AS source_number,
+                  lower(coalesce(
+                      t.source_repo_full_name,
+                      nullif(regexp_extract(r.payload->>'$.source.issue.repository_url', '/repos/([^/]+/[^/]+)$', 1), ''),
+                      t.repo)) AS source_repo,
+                  t.source_issue_number AS source_number,
                   coalesce(json_type(r.payload, '$.source.issue.pull_request'), 'NULL') <> 'NULL' AS source_is_pull_request
            FROM stg_github__timeline_events t
            JOIN raw_github__timeline_events r USING (repo, issue_number, event_index)
