@@ -98,7 +98,9 @@ def _load(con: duckdb.DuckDBPyConnection) -> list[_Identity]:
                   list(DISTINCT lower(a.login)) FILTER (WHERE a.login IS NOT NULL)
            FROM seen s
            LEFT JOIN raw_git__mailmap m ON m.repo = s.repo AND m.name = s.name AND m.email = s.email
-           LEFT JOIN raw_github__commit_authors a ON lower(a.email) = lower(s.email)
+           -- One row per address (an email has a row per repository it committed to).
+           LEFT JOIN (SELECT DISTINCT lower(email) AS email, login FROM raw_github__commit_authors
+                      WHERE login IS NOT NULL) a ON a.email = lower(s.email)
            WHERE s.name IS NOT NULL
            GROUP BY s.name, s.email
            ORDER BY s.name, s.email"""
