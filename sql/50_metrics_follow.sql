@@ -123,4 +123,4 @@ COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_lower IS 'Wil
 COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_upper IS 'Wilson 95% upper bound.';
 COMMENT ON COLUMN metric_follow_through.is_enough_data_review_follow_through_rate IS 'n reaches the minimum.';
 COMMENT ON COLUMN metric_follow_through.review_response_hours_median IS 'Median hours from request to answer (answered and answered late).';
-COMMENT ON COLUMN metric_follow_through.evidence_keys IS 'Keys of the commitments, pull requests and review requests behind the row (fct_commitments.commitment_key, fct_pull_requests.pull_request_key, fct_review_requests.review_request_key).';
+COMMENT ON COLUMN metric_follow_through.evidence_keys IS 'Keys of the commitments, pull requests and review requests behind a person row (fct_commitments.commitment_key, fct_pull_requests.pull_request_key, fct_review_requests.review_request_key). Empty on team rows: their evidence is their members'' rows.';

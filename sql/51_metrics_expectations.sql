@@ -28,4 +28,4 @@ COMMENT ON COLUMN metric_expectations.warned_rate_lower IS 'Wilson 95% lower bou
 COMMENT ON COLUMN metric_expectations.warned_rate_upper IS 'Wilson 95% upper bound.';
 COMMENT ON COLUMN metric_expectations.is_enough_data_warned_rate IS 'n reaches the minimum.';
 COMMENT ON COLUMN metric_expectations.count_due_moved_after_passed IS 'Commitments whose due date was moved after it had passed.';
-COMMENT ON COLUMN metric_expectations.evidence_keys IS 'fct_commitments.commitment_key of the slipped and moved commitments.';
+COMMENT ON COLUMN metric_expectations.evidence_keys IS 'fct_commitments.commitment_key of the slipped and moved commitments (person rows; empty on team rows).';

@@ -502,12 +502,15 @@ def test_credit_properties(trailers: pl.DataFrame, reviews: pl.DataFrame, seed: 
     assert edges.filter(pl.col("giver_contributor_id") == pl.col("receiver_contributor_id")).height == 0
     assert edges["credit_key"].is_unique().all()
     assert "signed-off-by" not in set(edges["kind"])
-    # Every credit shows up in the 'all' window row's evidence iff it falls in the window.
-    window = metrics.filter((pl.col("team_id") == "all") & (pl.col("period_type") == "window"))
+    # Every credit shows up in the person window rows' evidence iff it falls in the window (team
+    # rows carry no evidence list of their own: theirs is their members' rows).
+    window = metrics.filter(pl.col("team_id").is_null() & (pl.col("period_type") == "window"))
     day = pl.col("occurred_at").dt.date()
     in_window = edges.filter(day.is_between(PROPERTY_SETTINGS.window_start, PROPERTY_SETTINGS.as_of_date))
     expected = sorted(in_window["credit_key"])
-    assert (window["evidence_keys"].to_list() or [[]])[0] == expected
+    assert sorted({key for keys in window["evidence_keys"].to_list() for key in keys}) == expected
+    teams = metrics.filter(pl.col("team_id").is_not_null())
+    assert all(keys == [] for keys in teams["evidence_keys"].to_list())
 
 
 @st.composite

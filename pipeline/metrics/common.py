@@ -117,7 +117,13 @@ def by_subject(events: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFram
     """Aggregate per contributor and period, and per team (each repository, and everyone) and period.
 
     `events` needs contributor_id, repo and the period columns. Team rows have contributor_id NULL
-    and team_id 'repo:<owner/name>' or 'all'; person rows have team_id NULL."""
+    and team_id 'repo:<owner/name>' or 'all'; person rows have team_id NULL.
+
+    Evidence lists (aggregations named *_keys) are kept on person rows only: a team row's evidence
+    is its members' rows of the same period (filtered by repo for repo:* teams). Repeating every key
+    on two more rows per period tripled memory for nothing a reader could not already reach."""
+    evidence = [a for a in aggregations if a.meta.output_name().endswith("keys")]
+    totals = [a for a in aggregations if not a.meta.output_name().endswith("keys")]
     person = (
         events.group_by(["contributor_id", *PERIOD_KEYS])
         .agg(aggregations)
@@ -125,16 +131,20 @@ def by_subject(events: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFram
     )
     per_repo = (
         events.group_by(["repo", *PERIOD_KEYS])
-        .agg(aggregations)
+        .agg(totals)
         .with_columns(team_id=pl.lit("repo:") + pl.col("repo"), contributor_id=pl.lit(None, pl.String))
         .drop("repo")
     )
     everyone = (
         events.group_by(PERIOD_KEYS)
-        .agg(aggregations)
+        .agg(totals)
         .with_columns(team_id=pl.lit("all"), contributor_id=pl.lit(None, pl.String))
     )
-    return pl.concat([person, per_repo, everyone], how="diagonal_relaxed")
+    combined = pl.concat([person, per_repo, everyone], how="diagonal_relaxed")
+    return combined.with_columns(
+        pl.col(name).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        for name in (e.meta.output_name() for e in evidence)
+    )
 
 
 def read(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None) -> pl.LazyFrame:
