@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -226,48 +226,35 @@ def main() -> None:
     pass
 
 
-@main.command(help="The nightly job: sync every configured source, then compute the metrics.")
-@_db_option
-@_config_option
-@_repo_option
-@_branch_options[0]
-@_branch_options[1]
-@_github_options[0]
-@_github_options[1]
-@_github_options[2]
-def run(
-    db: Path | None,
-    config: Path | None,
-    repos: tuple[str, ...],
-    all_branches: bool,
-    branch: str | None,
-    github_repos: tuple[str, ...],
-    github_orgs: tuple[str, ...],
-    github_url: str | None,
-) -> None:
-    _sync(config, db, repos, _branches(all_branches, branch), "run", github_repos, github_orgs, github_url)
+def _sync_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options run and sync share."""
+    for option in reversed([_db_option, _config_option, _repo_option, *_branch_options, *_github_options]):
+        command = option(command)
+    return command
 
 
-@main.command(help="Load new git history and GitHub activity into the database (incremental).")
-@_db_option
-@_config_option
-@_repo_option
-@_branch_options[0]
-@_branch_options[1]
-@_github_options[0]
-@_github_options[1]
-@_github_options[2]
-def sync(
-    db: Path | None,
-    config: Path | None,
-    repos: tuple[str, ...],
-    all_branches: bool,
-    branch: str | None,
-    github_repos: tuple[str, ...],
-    github_orgs: tuple[str, ...],
-    github_url: str | None,
-) -> None:
-    _sync(config, db, repos, _branches(all_branches, branch), "sync", github_repos, github_orgs, github_url)
+def _sync_command(name: str) -> Callable[..., None]:
+    def command(
+        db: Path | None,
+        config: Path | None,
+        repos: tuple[str, ...],
+        all_branches: bool,
+        branch: str | None,
+        github_repos: tuple[str, ...],
+        github_orgs: tuple[str, ...],
+        github_url: str | None,
+    ) -> None:
+        _sync(config, db, repos, _branches(all_branches, branch), name, github_repos, github_orgs, github_url)
+
+    return command
+
+
+run = main.command(
+    name="run", help="The nightly job: sync every configured source, then compute the metrics."
+)(_sync_options(_sync_command("run")))
+sync = main.command(
+    name="sync", help="Load new git history and GitHub activity into the database (incremental)."
+)(_sync_options(_sync_command("sync")))
 
 
 def _metric_settings(

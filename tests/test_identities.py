@@ -138,7 +138,9 @@ def test_changing_aliases_rebuilds_identities_without_new_commits(
     assert authors == {"alias:A"}
 
 
-def test_unresolved_identities_lists_namesakes_with_the_fix(con: duckdb.DuckDBPyConnection, repo: GitRepo) -> None:
+def test_unresolved_identities_lists_namesakes_with_the_fix(
+    con: duckdb.DuckDBPyConnection, repo: GitRepo
+) -> None:
     repo.commit("a", author=("Sviatoslav Sydorenko", "work@example.org"))
     repo.commit("b", author=("Sviatoslav Sydorenko", "home@example.net"))
     repo.commit("c", author=("Ada Lovelace", "ada@example.org"))
