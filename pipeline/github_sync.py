@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.db import registered, transaction
-from pipeline.github_client import GitHubClient, NotFound
+from pipeline.github_client import GitHubClient, NotFound, Response
 from pipeline.identities import github_login_from_email
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
 
@@ -137,6 +137,19 @@ class _Sync:
     def _save_cursor(self, **changes: Any) -> None:
         self.cursor.update(changes)
         write_cursor(self.con, SOURCE, self.key, self.cursor, self.run_id)
+
+    def _advance(
+        self, stream: str, items: list[dict[str, Any]], page: Response, page_number: int, since: Any
+    ) -> None:
+        """Move a since-cursor past a committed page (oldest first); a lone first page's ETag is kept
+        with the `since` it answered, so the same request next run can be a 304."""
+        cursor: dict[str, Any] = {}
+        if items:
+            cursor[f"{stream}_since"] = items[-1]["updated_at"]
+        if page_number == 0 and page.next_url is None:
+            cursor.update({f"{stream}_etag": page.etag, f"{stream}_etag_since": since})
+        if cursor:
+            self._save_cursor(**cursor)
 
     def _all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
         items: list[Any] = []
@@ -300,13 +313,7 @@ class _Sync:
                      for number, pull_reviews in reviews.items() for r in pull_reviews],
                     REVIEWS,
                 )  # fmt: skip
-                cursor: dict[str, Any] = {}
-                if items:
-                    cursor["issues_since"] = items[-1]["updated_at"]
-                if page_number == 0 and page.next_url is None:
-                    cursor.update(issues_etag=page.etag, issues_etag_since=since)
-                if cursor:
-                    self._save_cursor(**cursor)
+                self._advance("issues", items, page, page_number, since)
             self.result.count_rows_added += len(changed)
             any_changed = any_changed or bool(changed)
             done += len(items)
@@ -428,13 +435,7 @@ class _Sync:
                 _replace_rows(
                     self.con, "raw_github__review_comments", ["repo", "comment_id"], rows, REVIEW_COMMENTS
                 )
-                cursor: dict[str, Any] = {}
-                if items:
-                    cursor["review_comments_since"] = items[-1]["updated_at"]
-                if page_number == 0 and page.next_url is None:
-                    cursor.update(review_comments_etag=page.etag, review_comments_etag_since=since)
-                if cursor:
-                    self._save_cursor(**cursor)
+                self._advance("review_comments", items, page, page_number, since)
         return any_changed
 
     def gone_items(self) -> None:
