@@ -78,9 +78,13 @@ def finish_run(
         status = "partial"
     else:
         status = "succeeded"
+    remaining = [
+        s.details["rate_limit_remaining"] for s in steps if s.details.get("rate_limit_remaining") is not None
+    ]
     con.execute(
         """UPDATE pipeline_runs SET finished_at = ?, status = ?, count_steps = ?, count_failed_steps = ?,
-           count_rows_added = ?, error_message = ? WHERE run_id = ?""",
+           count_rows_added = ?, error_message = ?, count_api_requests = ?, count_not_modified = ?,
+           rate_limit_remaining = ? WHERE run_id = ?""",
         [
             utc_now(),
             status,
@@ -88,6 +92,9 @@ def finish_run(
             failed,
             sum(s.count_rows_added for s in steps),
             error_message,
+            sum(s.count_api_requests for s in steps),
+            sum(s.count_not_modified for s in steps),
+            remaining[-1] if remaining else None,
             run_id,
         ],
     )

@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS pipeline_runs (
     count_rows_added BIGINT,
     error_message VARCHAR
 );
+ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS count_api_requests BIGINT;
+ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS count_not_modified BIGINT;
+ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS rate_limit_remaining BIGINT;
 COMMENT ON TABLE pipeline_runs IS 'One row per perftrust run (sync, metrics, run). A run that was killed stays with status running and no finished_at.';
 COMMENT ON COLUMN pipeline_runs.run_id IS 'Unique id of the run (UUID); every raw row carries the run_id that loaded it.';
 COMMENT ON COLUMN pipeline_runs.command IS 'The CLI command or flow that started the run, e.g. sync or run.';
@@ -24,6 +27,9 @@ COMMENT ON COLUMN pipeline_runs.count_steps IS 'Number of steps (one per source 
 COMMENT ON COLUMN pipeline_runs.count_failed_steps IS 'Number of steps that failed; see pipeline_run_steps.error_message.';
 COMMENT ON COLUMN pipeline_runs.count_rows_added IS 'Raw rows added by all steps of the run.';
 COMMENT ON COLUMN pipeline_runs.error_message IS 'Why the run failed as a whole, if it did.';
+COMMENT ON COLUMN pipeline_runs.count_api_requests IS 'GitHub API requests made by all steps (per step: pipeline_run_steps).';
+COMMENT ON COLUMN pipeline_runs.count_not_modified IS 'Of those, answered 304 Not Modified (free: GitHub does not count them against the quota).';
+COMMENT ON COLUMN pipeline_runs.rate_limit_remaining IS 'GitHub quota left at the end of the run (X-RateLimit-Remaining), if GitHub was asked.';
 
 CREATE TABLE IF NOT EXISTS pipeline_run_steps (
     run_id VARCHAR NOT NULL,

@@ -428,6 +428,10 @@ def test_cli_syncs_github_and_never_stores_the_token(
         assert TOKEN not in text, table
     steps = con.execute("SELECT step, status, count_api_requests FROM pipeline_run_steps").fetchall()
     assert steps[0][:2] == ("github_sync", "succeeded") and steps[0][2] > 100
+    run = con.execute(
+        "SELECT count_api_requests, count_not_modified, rate_limit_remaining FROM pipeline_runs"
+    ).fetchall()
+    assert run == [(steps[0][2], 0, 10**9 - steps[0][2])]
     logins = con.execute("SELECT count(*) FROM dim_identities WHERE source = 'github'").fetchall()[0][0]
     assert logins > 5
     bad = CliRunner().invoke(main, ["sync", "--github", "not a repo", "--db", str(db)])
