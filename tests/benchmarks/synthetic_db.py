@@ -869,7 +869,7 @@ LEFT JOIN _accounts tg ON tg.p = e.target;
 """
 
     repositories = f"""
-INSERT INTO pipeline_runs VALUES ({RUN}, 'synthetic', {AS_OF_TS}, {AS_OF_TS}, 'succeeded', {_lit(__version__)}, 0, 0, 0, NULL);
+INSERT INTO pipeline_runs (run_id, command, started_at, finished_at, status, perftrust_version, count_steps, count_failed_steps, count_rows_added, error_message) VALUES ({RUN}, 'synthetic', {AS_OF_TS}, {AS_OF_TS}, 'succeeded', {_lit(__version__)}, 0, 0, 0, NULL);
 INSERT INTO dim_repositories
 SELECT _repo(r), 'git', '/synthetic/' || _repo(r), 'https://github.com/' || _repo(r) || '.git', 'default', false, false,
        {AS_OF_TS}, {AS_OF_TS}, {RUN}
