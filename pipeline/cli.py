@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -30,10 +30,11 @@ from pipeline.config import (
 from pipeline.db import connect
 from pipeline.errors import ConfigError, PerftrustError
 from pipeline.git_repo import RepoSpec
-from pipeline.git_sync import Progress as ProgressCallback
-from pipeline.metrics.common import MetricSettings, parse_as_of
-from pipeline.metrics.run import compute_metrics
-from pipeline.sync import SyncSummary, run_sync
+
+if TYPE_CHECKING:
+    from pipeline.git_sync import Progress as ProgressCallback
+    from pipeline.metrics.common import MetricSettings
+    from pipeline.sync import SyncSummary
 
 console = Console(stderr=True)
 
@@ -135,6 +136,8 @@ def _sync(
     github_orgs: tuple[str, ...] = (),
     github_url: str | None = None,
 ) -> None:
+    from pipeline.sync import run_sync  # here: `perftrust sql` and `metrics` need no GitHub client
+
     started = time.perf_counter()
     try:
         settings = load_settings(config)
@@ -257,7 +260,7 @@ sync = main.command(
 )(_sync_options(_sync_command("sync")))
 
 
-def _metric_settings(
+def _metric_settings(  # imports here: a plain sync needs neither Polars nor the metric code
     settings: Settings,
     as_of: str | None,
     window: str | None,
@@ -265,6 +268,8 @@ def _metric_settings(
     timezone: str | None,
     pseudonymize: bool,
 ) -> MetricSettings:
+    from pipeline.metrics.common import MetricSettings, parse_as_of
+
     tz = check_timezone(timezone) if timezone else settings.metrics.timezone
     return MetricSettings(
         as_of=parse_as_of(as_of, tz),
@@ -278,6 +283,8 @@ def _metric_settings(
 
 
 def _run_metrics(con: Any, metric_settings: MetricSettings) -> None:
+    from pipeline.metrics.run import compute_metrics
+
     started = time.perf_counter()
     written = compute_metrics(con, metric_settings)
     tables = ", ".join(f"{t} {n:,}" for t, n in written.items())
