@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import git
@@ -14,10 +15,11 @@ import git
 from pipeline.config import RepositoryConfig, Settings
 from pipeline.errors import PerftrustError
 from pipeline.git_sync import GitSyncOptions, Progress, sync_repository
-from pipeline.github_client import ClientSettings, GitHubClient, RateLimited
-from pipeline.github_sync import GitHubSyncOptions, list_organization_repositories, sync_github_repository
 from pipeline.identities import rebuild_identities
 from pipeline.runs import StepResult, finish_run, read_cursor, record_step, start_run, write_cursor
+
+if TYPE_CHECKING:  # PyGithub takes a third of a second to import: only GitHub syncs pay for it
+    from pipeline.github_client import GitHubClient
 
 ProgressFactory = Callable[[str], Progress]
 
@@ -76,6 +78,8 @@ def sync_git_repository(
 
 def github_client_for(settings: Settings, token: str | None = None) -> GitHubClient:
     """A client for the configured GitHub (token from GITHUB_TOKEN unless given)."""
+    from pipeline.github_client import ClientSettings, GitHubClient
+
     return GitHubClient(
         token if token is not None else os.environ.get("GITHUB_TOKEN") or None,
         ClientSettings(
@@ -96,6 +100,9 @@ def sync_github(
     progress_for: ProgressFactory | None = None,
 ) -> list[StepResult]:
     """One step per GitHub repository (organizations expanded); a used-up rate limit stops the rest cleanly."""
+    from pipeline.github_client import RateLimited
+    from pipeline.github_sync import GitHubSyncOptions, list_organization_repositories, sync_github_repository
+
     steps: list[StepResult] = []
     names = list(dict.fromkeys(repositories))
     for org in organizations:
