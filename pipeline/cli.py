@@ -20,21 +20,15 @@ from rich.text import Text
 
 from pipeline import __version__
 from pipeline.config import (
-    RepositoryConfig,
-    Settings,
-    check_timezone,
-    is_owner_name,
     load_settings,
-    parse_window,
 )
 from pipeline.db import connect
-from pipeline.errors import ConfigError, PerftrustError
-from pipeline.git_repo import RepoSpec
+from pipeline.errors import PerftrustError
+from pipeline.nightly import RunRequest
+from pipeline.runs import StepResult
 
 if TYPE_CHECKING:
     from pipeline.git_sync import Progress as ProgressCallback
-    from pipeline.metrics.common import MetricSettings
-    from pipeline.sync import SyncSummary
 
 console = Console(stderr=True)
 
@@ -80,26 +74,19 @@ def _progress() -> Iterator[Any]:
         yield factory
 
 
-def _repositories(settings: Settings, repos: tuple[str, ...], branches: str | None) -> list[RepositoryConfig]:
-    if repos:
-        chosen = [RepositoryConfig(RepoSpec.parse(r)) for r in repos]
-    elif settings.repositories:
-        chosen = list(settings.repositories)
-    else:
-        chosen = [RepositoryConfig(RepoSpec(Path(".")))]  # the repository you stand in
-    if branches:
-        chosen = [RepositoryConfig(r.spec, branches) for r in chosen]
-    return chosen
-
-
-def _print_summary(summary: SyncSummary, seconds: float) -> None:
-    table = Table(
-        title=f"perftrust {summary.command} - run {summary.run_id[:8]} - {summary.status}",
-        title_justify="left",
-    )
+def _print_summary(
+    command: str,
+    run_id: str,
+    status: str,
+    steps: list[StepResult],
+    count_contributors: int | None,
+    seconds: float,
+    published: Path | None = None,
+) -> None:
+    table = Table(title=f"perftrust {command} - run {run_id[:8]} - {status}", title_justify="left")
     for column in ("repository", "source", "status", "added", "requests", "seconds"):
         table.add_column(column, justify="right" if column in ("added", "requests", "seconds") else "left")
-    for step in summary.steps:
+    for step in steps:
         table.add_row(
             step.repo,
             step.step.removesuffix("_sync"),
@@ -109,67 +96,103 @@ def _print_summary(summary: SyncSummary, seconds: float) -> None:
             f"{step.duration_seconds:.2f}",
         )
     console.print(table)
-    for step in summary.steps:
+    for step in steps:
         for warning in step.warnings:
             _say("warning", "yellow", f"{step.repo}: {warning}")
         if step.error_message:
             _say("failed", "bold red", f"{step.repo}: {step.error_message}")
-    contributors = "unchanged" if summary.count_contributors is None else f"{summary.count_contributors:,}"
+    commits = sum(s.count_rows_added for s in steps if s.step == "git_sync")
     github = ""
-    if any(s.step.startswith("github") for s in summary.steps):
-        github = f"   GitHub items updated: {summary.count_github_items:,} ({summary.count_api_requests:,} requests)"
+    if any(s.step.startswith("github") for s in steps):
+        items = sum(s.count_rows_added for s in steps if s.step == "github_sync")
+        requests = sum(s.count_api_requests for s in steps)
+        github = f"   GitHub items updated: {items:,} ({requests:,} requests)"
+    contributors = "" if count_contributors is None else f"   contributors: {count_contributors:,}"
     console.print(
-        f"commits added: {summary.count_commits_added:,}{github}   contributors: {contributors}   "
-        f"time: {seconds:.2f} s",
+        f"commits added: {commits:,}{github}{contributors}   time: {seconds:.2f} s",
         highlight=False,
         soft_wrap=True,
     )
+    if published is not None:
+        console.print(f"published {published}", highlight=False, soft_wrap=True)
 
 
-def _sync(
-    config: Path | None,
-    db: Path | None,
-    repos: tuple[str, ...],
-    branches: str | None,
-    command: str,
-    github_repos: tuple[str, ...] = (),
-    github_orgs: tuple[str, ...] = (),
-    github_url: str | None = None,
+def _steps_from_dicts(rows: list[dict[str, Any]]) -> list[StepResult]:
+    from datetime import datetime
+
+    steps = []
+    for row in rows:
+        row = dict(row, started_at=datetime.fromisoformat(row["started_at"]))
+        steps.append(StepResult(**row))
+    return steps
+
+
+def _run(
+    request: RunRequest,
+    engine: str = "prefect",
+    task_runner: str | None = None,
+    report: bool = True,
 ) -> None:
-    from pipeline.sync import run_sync  # here: `perftrust sql` and `metrics` need no GitHub client
+    """sync (no metrics) or run (sync, metrics, report): shards synced, a new database published."""
+    from pipeline.nightly import metric_settings_for, render_report, run_plain
+    from pipeline.store import Store
 
     started = time.perf_counter()
     try:
-        settings = load_settings(config)
-        if github_url:
-            settings = replace(settings, github=replace(settings.github, url=github_url.rstrip("/")))
-        for name in github_repos:
-            if not is_owner_name(name):
-                raise ConfigError(
-                    f"--github {name!r} is not an owner/name", "write it like --github octo-org/octo-repo"
-                )
-        # --github alone syncs only GitHub; local clones join when given with --repo or configured.
-        only_github = bool(github_repos or github_orgs) and not repos and not settings.repositories
-        repositories = [] if only_github else _repositories(settings, repos, branches)
-        con = connect(db or settings.db_path)
-        with _progress() as progress_for:
-            summary = run_sync(
-                con,
-                settings,
-                repositories,
-                command=command,
-                progress_for=progress_for,
-                github_repositories=list(github_repos) or None,
-                github_organizations=list(github_orgs) or None,
+        settings = request.settings()
+        if engine == "prefect":
+            from flows.nightly import nightly
+
+            outcome = nightly(
+                config_path=request.config_path,
+                db_path=request.db_path,
+                command=request.command,
+                repos=list(request.repos),
+                branches=request.branches,
+                github_repos=list(request.github_repos),
+                github_orgs=list(request.github_orgs),
+                github_url=request.github_url,
+                as_of=request.as_of,
+                compute_metrics=request.command == "run",
+                render_report=report and request.command == "run",
+                task_runner=task_runner,
+                wait_seconds=request.wait_seconds,
             )
-        if command == "run":
-            _run_metrics(con, _metric_settings(settings, None, None, None, None, False))
-        con.close()
+            steps = _steps_from_dicts(outcome["steps"])
+            run_id, status, contributors = outcome["run_id"], outcome["status"], outcome["count_contributors"]
+            report_path = outcome["report"]
+        else:
+            metric_settings = (
+                metric_settings_for(settings, request.as_of) if request.command == "run" else None
+            )
+            with _progress() as progress_for:
+                result = run_plain(
+                    settings,
+                    request.command,
+                    Store.for_settings(settings),
+                    metric_settings,
+                    request.plan_kwargs(settings),
+                    wait_seconds=request.wait_seconds,
+                    progress_for=progress_for,
+                )
+            steps, run_id, status, contributors = (
+                result.steps,
+                result.run_id,
+                result.status,
+                result.count_contributors,
+            )
+            report_path = None
+            if report and request.command == "run":
+                report_path = render_report(settings.db_path, settings, request.as_of)
     except PerftrustError as exc:
         _fail(exc)
         return
-    _print_summary(summary, time.perf_counter() - started)
-    if summary.status != "succeeded":
+    _print_summary(
+        request.command, run_id, status, steps, contributors, time.perf_counter() - started, settings.db_path
+    )
+    if report_path:
+        console.print(f"report {report_path}", highlight=False, soft_wrap=True)
+    if status != "succeeded":
         sys.exit(1)
 
 
@@ -236,63 +259,92 @@ def _sync_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _sync_command(name: str) -> Callable[..., None]:
-    def command(
-        db: Path | None,
-        config: Path | None,
-        repos: tuple[str, ...],
-        all_branches: bool,
-        branch: str | None,
-        github_repos: tuple[str, ...],
-        github_orgs: tuple[str, ...],
-        github_url: str | None,
-    ) -> None:
-        _sync(config, db, repos, _branches(all_branches, branch), name, github_repos, github_orgs, github_url)
-
-    return command
+_wait_option = click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=0.0,
+    metavar="SECONDS",
+    help="If another run is writing the database, wait this long for it (default: exit at once).",
+)
 
 
-run = main.command(
-    name="run", help="The nightly job: sync every configured source, then compute the metrics."
-)(_sync_options(_sync_command("run")))
-sync = main.command(
-    name="sync", help="Load new git history and GitHub activity into the database (incremental)."
-)(_sync_options(_sync_command("sync")))
-
-
-def _metric_settings(  # imports here: a plain sync needs neither Polars nor the metric code
-    settings: Settings,
+@main.command(help="The nightly job: sync every configured source, compute the metrics, render the report.")
+@_sync_options
+@click.option("--as-of", metavar="DATE", help="Evaluate the metrics as of the end of this day (YYYY-MM-DD).")
+@click.option(
+    "--engine",
+    type=click.Choice(["prefect", "plain"]),
+    default="prefect",
+    show_default=True,
+    help="prefect: the nightly flow in-process (a temporary local Prefect API unless PREFECT_API_URL is "
+    "set); plain: the same steps without Prefect.",
+)
+@click.option(
+    "--task-runner",
+    type=click.Choice(["threads", "dask"]),
+    help="Where repositories are synced (default from [nightly].task_runner, else threads).",
+)
+@click.option("--no-report", is_flag=True, help="Skip rendering the report.")
+@_wait_option
+def run(
+    db: Path | None,
+    config: Path | None,
+    repos: tuple[str, ...],
+    all_branches: bool,
+    branch: str | None,
+    github_repos: tuple[str, ...],
+    github_orgs: tuple[str, ...],
+    github_url: str | None,
     as_of: str | None,
-    window: str | None,
-    min_n: int | None,
-    timezone: str | None,
-    pseudonymize: bool,
-) -> MetricSettings:
-    from pipeline.metrics.common import MetricSettings, parse_as_of
-
-    tz = check_timezone(timezone) if timezone else settings.metrics.timezone
-    return MetricSettings(
-        as_of=parse_as_of(as_of, tz),
-        window_days=parse_window(window) if window else settings.metrics.window_days,
-        min_n=min_n if min_n is not None else settings.metrics.min_n,
-        timezone=tz,
-        review_response_hours=settings.metrics.review_response_hours,
-        include_bots=settings.metrics.include_bots,
-        pseudonymize=pseudonymize,
-    )
+    engine: str,
+    task_runner: str | None,
+    no_report: bool,
+    wait_seconds: float,
+) -> None:
+    request = _request("run", db, config, repos, all_branches, branch, github_repos, github_orgs, github_url)
+    request = replace(request, as_of=as_of, wait_seconds=wait_seconds)
+    _run(request, engine, task_runner, report=not no_report)
 
 
-def _run_metrics(con: Any, metric_settings: MetricSettings) -> None:
-    from pipeline.metrics.run import compute_metrics
+@main.command(help="Load new git history and GitHub activity (incremental) and publish a new database.")
+@_sync_options
+@_wait_option
+def sync(
+    db: Path | None,
+    config: Path | None,
+    repos: tuple[str, ...],
+    all_branches: bool,
+    branch: str | None,
+    github_repos: tuple[str, ...],
+    github_orgs: tuple[str, ...],
+    github_url: str | None,
+    wait_seconds: float,
+) -> None:
+    request = _request("sync", db, config, repos, all_branches, branch, github_repos, github_orgs, github_url)
+    _run(replace(request, wait_seconds=wait_seconds), engine="plain", report=False)
 
-    started = time.perf_counter()
-    written = compute_metrics(con, metric_settings)
-    tables = ", ".join(f"{t} {n:,}" for t, n in written.items())
-    console.print(
-        f"metrics as of {metric_settings.as_of:%Y-%m-%d %H:%M} UTC (window {metric_settings.window_days} days, "
-        f"minimum n {metric_settings.min_n}): {tables}   time: {time.perf_counter() - started:.2f} s",
-        highlight=False,
-        soft_wrap=True,
+
+def _request(
+    command: str,
+    db: Path | None,
+    config: Path | None,
+    repos: tuple[str, ...],
+    all_branches: bool,
+    branch: str | None,
+    github_repos: tuple[str, ...],
+    github_orgs: tuple[str, ...],
+    github_url: str | None,
+) -> RunRequest:
+    return RunRequest(
+        command=command,
+        config_path=str(config) if config else None,
+        db_path=str(db) if db else None,
+        repos=repos,
+        branches=_branches(all_branches, branch),
+        github_repos=github_repos,
+        github_orgs=github_orgs,
+        github_url=github_url,
     )
 
 
@@ -323,6 +375,7 @@ _metric_options = [
 @_metric_options[2]
 @_metric_options[3]
 @_metric_options[4]
+@_wait_option
 def metrics(
     db: Path | None,
     config: Path | None,
@@ -331,15 +384,26 @@ def metrics(
     min_n: int | None,
     timezone: str | None,
     pseudonymize: bool,
+    wait_seconds: float,
 ) -> None:
+    from pipeline.nightly import metric_settings_for, recompute_metrics
+    from pipeline.store import Store
+
     try:
         settings = load_settings(config)
-        metric_settings = _metric_settings(settings, as_of, window, min_n, timezone, pseudonymize)
-        con = connect(db or settings.db_path)
-        _run_metrics(con, metric_settings)
-        con.close()
+        metric_settings = metric_settings_for(settings, as_of, window, min_n, timezone, pseudonymize)
+        outcome = recompute_metrics(Store.for_settings(settings, db), settings, metric_settings, wait_seconds)
     except PerftrustError as exc:
         _fail(exc)
+        return
+    tables = ", ".join(f"{t} {n:,}" for t, n in outcome.metrics.items())
+    console.print(
+        f"metrics as of {metric_settings.as_of:%Y-%m-%d %H:%M} UTC (window {metric_settings.window_days} days, "
+        f"minimum n {metric_settings.min_n}): {tables}   time: {outcome.seconds['metrics']:.2f} s "
+        f"(+ {outcome.seconds['copy']:.2f} s copying the published database)\npublished {outcome.published}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @main.command(help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5".')
@@ -348,11 +412,12 @@ def metrics(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
 @click.argument("query")
-def sql(db: Path | None, fmt: str, query: str) -> None:
+@_config_option
+def sql(db: Path | None, fmt: str, query: str, config: Path | None) -> None:
     import duckdb
 
     try:
-        con = connect(db or Path("perftrust.duckdb"), read_only=True)
+        con = connect(db or load_settings(config).db_path, read_only=True)
     except PerftrustError as exc:
         _fail(exc)
         return

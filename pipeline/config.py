@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 import zoneinfo
@@ -45,13 +46,50 @@ class RepositoryConfig:
 
 
 @dataclass(frozen=True)
+class OrganizationConfig:
+    """A whole GitHub organization; include/exclude are shell patterns on the repository name."""
+
+    name: str
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+
+    def wants(self, repo_name: str) -> bool:
+        short = repo_name.split("/", 1)[-1].lower()
+        return any(fnmatch.fnmatchcase(short, p.lower()) for p in self.include) and not any(
+            fnmatch.fnmatchcase(short, p.lower()) for p in self.exclude
+        )
+
+
+@dataclass(frozen=True)
 class GitHubConfig:
     url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
     repositories: tuple[str, ...] = ()  # owner/name
-    organizations: tuple[str, ...] = ()
+    organizations: tuple[OrganizationConfig, ...] = ()
     concurrency: int = 4
     max_rate_limit_wait: float = 900.0
     timeout: float = 30.0
+    # GitHub Projects date fields that carry an item's due date, by precedence (SPEC). Not read yet:
+    # the sync uses milestone due dates; `perftrust doctor` says so when this is set.
+    due_date_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    output_dir: Path = Path("reports")
+    pseudonymize: bool = False
+    web_url: str | None = None  # links in reports; None: derived from [github].url
+
+
+@dataclass(frozen=True)
+class NightlyConfig:
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    concurrency: int = 4  # repositories synced at once
+    retries: int = 2  # per repository, on transient failures (network, GitHub 5xx, git lock files)
+    retry_delay_seconds: float = 30.0  # doubled at each retry
+    task_runner: str = "threads"  # threads | dask
+    dask_workers: int = 2
+    dask_address: str | None = None  # an existing Dask scheduler (tcp://HOST:8786); None: a LocalCluster
 
 
 @dataclass(frozen=True)
@@ -72,13 +110,27 @@ class Settings:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     bot_patterns: tuple[str, ...] = DEFAULT_BOT_PATTERNS
     git_workers: int | None = None
+    # Where per-repository shards, builds and previous databases live; None: <db_path>.store beside it.
+    store_dir: Path | None = None
+    keep_previous: int = 3
+    teams: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reports: ReportsConfig = ReportsConfig()
+    nightly: NightlyConfig = NightlyConfig()
+
+    @property
+    def store_path(self) -> Path:
+        return (
+            self.store_dir
+            if self.store_dir is not None
+            else self.db_path.with_name(self.db_path.name + ".store")
+        )
 
     def bot_regex(self) -> re.Pattern[str]:
         return re.compile("|".join(f"(?:{p})" for p in self.bot_patterns), re.IGNORECASE)
 
 
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "database": {"path": str},
+    "database": {"path": str, "store_dir": str, "keep_previous": int},
     "git": {"workers": int},
     "github": {
         "url": str,
@@ -87,6 +139,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "concurrency": int,
         "max_rate_limit_wait": (int, float),
         "timeout": (int, float),
+        "due_date_fields": list,
     },
     "metrics": {
         "window": str,
@@ -96,7 +149,20 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "include_bots": bool,
     },
     "identities": {"aliases": dict, "bot_patterns": list, "extra_bot_patterns": list},
+    "teams": {},  # any key: a team name
+    "reports": {"output_dir": str, "pseudonymize": bool, "web_url": str},
+    "nightly": {
+        "cron": str,
+        "timezone": str,
+        "concurrency": int,
+        "retries": int,
+        "retry_delay_seconds": (int, float),
+        "task_runner": str,
+        "dask_workers": int,
+        "dask_address": str,
+    },
 }
+_ORG_KEYS: dict[str, type] = {"name": str, "include": list, "exclude": list}
 _REPO_KEYS: dict[str, type] = {"path": str, "name": str, "branches": str}
 
 
@@ -141,7 +207,8 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         table = data.get(section, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: {section} must be a table", f"write it as [{section}]")
-        _check_keys(section, table, allowed, source)
+        if section != "teams":
+            _check_keys(section, table, allowed, source)
 
     repositories = []
     for i, entry in enumerate(data.get("repositories", [])):
@@ -192,10 +259,13 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
     github_config = GitHubConfig(
         url=github.get("url", GitHubConfig.url).rstrip("/"),
         repositories=github_repos,
-        organizations=tuple(github.get("organizations", [])),
-        concurrency=github.get("concurrency", GitHubConfig.concurrency),
+        organizations=tuple(
+            _organization(entry, i, source) for i, entry in enumerate(github.get("organizations", []))
+        ),
+        concurrency=_positive(github, "github", "concurrency", GitHubConfig.concurrency, source),
         max_rate_limit_wait=float(github.get("max_rate_limit_wait", GitHubConfig.max_rate_limit_wait)),
         timeout=float(github.get("timeout", GitHubConfig.timeout)),
+        due_date_fields=_strings(github, "github", "due_date_fields", source),
     )
     metrics = data.get("metrics", {})
     metrics_config = MetricsConfig(
@@ -211,6 +281,15 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
     db_path = Path("perftrust.duckdb") if db is None else Path(db).expanduser()
     if db is not None and not db_path.is_absolute():
         db_path = source.parent / db_path
+    database = data.get("database", {})
+    store = database.get("store_dir")
+    keep_previous = database.get("keep_previous", Settings.keep_previous)
+    if keep_previous < 0:
+        raise ConfigError(
+            f"{source}: [database].keep_previous must be 0 or more, not {keep_previous}",
+            "write how many previous databases to keep for `perftrust rollback`, e.g. keep_previous = 3",
+        )
+    reports = data.get("reports", {})
     return Settings(
         db_path=db_path,
         repositories=tuple(repositories),
@@ -219,6 +298,106 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         git_workers=data.get("git", {}).get("workers"),
         github=github_config,
         metrics=metrics_config,
+        store_dir=None if store is None else _relative_to(source, store),
+        keep_previous=keep_previous,
+        teams=_teams(data.get("teams", {}), source),
+        reports=ReportsConfig(
+            output_dir=_relative_to(source, reports.get("output_dir", str(ReportsConfig.output_dir))),
+            pseudonymize=reports.get("pseudonymize", False),
+            web_url=reports.get("web_url", "").rstrip("/") or None,
+        ),
+        nightly=_nightly(data.get("nightly", {}), source),
+    )
+
+
+def _relative_to(source: Path, text: str) -> Path:
+    """Paths in perftrust.toml are relative to the file, not to where the command runs."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else source.parent / path
+
+
+def _positive(table: dict[str, Any], section: str, key: str, default: int, source: Path) -> int:
+    value: int = table.get(key, default)
+    if value < 1:
+        raise ConfigError(
+            f"{source}: [{section}].{key} must be 1 or more, not {value}", f"write {key} = {default}"
+        )
+    return value
+
+
+def _strings(table: dict[str, Any], section: str, key: str, source: Path) -> tuple[str, ...]:
+    values = table.get(key, [])
+    if not all(isinstance(v, str) and v.strip() for v in values):
+        raise ConfigError(
+            f"{source}: [{section}].{key} must be a list of non-empty strings", f'write {key} = ["..."]'
+        )
+    return tuple(values)
+
+
+def _organization(entry: Any, i: int, source: Path) -> OrganizationConfig:
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    if not isinstance(entry, dict):
+        raise ConfigError(
+            f"{source}: [github].organizations[{i}] must be a name or a table",
+            'write "acme" or {name = "acme", include = ["svc-*"], exclude = ["*-archive"]}',
+        )
+    _check_keys(f"github.organizations[{i}]", entry, _ORG_KEYS, source)
+    name = entry.get("name", "")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", name):
+        raise ConfigError(
+            f"{source}: [github].organizations[{i}] has no valid name ({name!r})",
+            'give the organization login, e.g. name = "acme"',
+        )
+    include = _strings(entry, f"github.organizations[{i}]", "include", source) or ("*",)
+    return OrganizationConfig(name, include, _strings(entry, f"github.organizations[{i}]", "exclude", source))
+
+
+def _teams(table: dict[str, Any], source: Path) -> dict[str, tuple[str, ...]]:
+    teams: dict[str, tuple[str, ...]] = {}
+    for name, members in table.items():
+        if not isinstance(members, list) or not members or not all(isinstance(m, str) and m for m in members):
+            raise ConfigError(
+                f"{source}: [teams].{name} must be a non-empty list of GitHub logins, emails or alias names",
+                f'write {name} = ["octocat", "someone@example.com"]',
+            )
+        teams[name] = tuple(members)
+    return teams
+
+
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?]+$")
+
+
+def check_cron(text: str) -> str:
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ConfigError(
+            f"schedule {text!r} is not a cron expression",
+            'write five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *" (02:00 daily)',
+        )
+    return text
+
+
+def _nightly(table: dict[str, Any], source: Path) -> NightlyConfig:
+    runner = table.get("task_runner", NightlyConfig.task_runner)
+    if runner not in ("threads", "dask"):
+        raise ConfigError(
+            f"{source}: [nightly].task_runner = {runner!r} is not understood", 'use "threads" or "dask"'
+        )
+    retries = table.get("retries", NightlyConfig.retries)
+    if retries < 0:
+        raise ConfigError(
+            f"{source}: [nightly].retries must be 0 or more, not {retries}", "write retries = 2"
+        )
+    return NightlyConfig(
+        cron=check_cron(table.get("cron", NightlyConfig.cron)),
+        timezone=check_timezone(table.get("timezone", NightlyConfig.timezone)),
+        concurrency=_positive(table, "nightly", "concurrency", NightlyConfig.concurrency, source),
+        retries=retries,
+        retry_delay_seconds=float(table.get("retry_delay_seconds", NightlyConfig.retry_delay_seconds)),
+        task_runner=runner,
+        dask_workers=_positive(table, "nightly", "dask_workers", NightlyConfig.dask_workers, source),
+        dask_address=table.get("dask_address"),
     )
 
 

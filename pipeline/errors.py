@@ -6,6 +6,9 @@ from __future__ import annotations
 class PerftrustError(Exception):
     """A problem the user can fix; the message says what happened and what to do."""
 
+    # A retry later may succeed (network, a server error, a lock held by another process).
+    transient = False
+
     def __init__(self, problem: str, fix: str | None = None) -> None:
         self.problem = problem
         self.fix = fix

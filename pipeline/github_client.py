@@ -31,6 +31,12 @@ class GitHubError(PerftrustError):
     """GitHub answered in a way that stops this repository's sync."""
 
 
+class TransientGitHubError(GitHubError):
+    """No answer or a server error, after the client's own retries: worth retrying the repository later."""
+
+    transient = True
+
+
 class BadCredentials(GitHubError):
     pass
 
@@ -195,7 +201,9 @@ class GitHubClient:
                 else:
                     raise GitHubError(f"GitHub answered {status} for {_short(path)}: {_message(body)}")
             if attempt >= self.settings.max_retries:
-                raise GitHubError(problem + f"; gave up after {attempt + 1} tries", "run again later")
+                raise TransientGitHubError(
+                    problem + f"; gave up after {attempt + 1} tries", "run again later"
+                )
             with self.stats._lock:
                 self.stats.count_retries += 1
             self._wait(self._backoff(attempt))

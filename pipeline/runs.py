@@ -35,6 +35,7 @@ class StepResult:
     started_at: datetime = field(default_factory=utc_now)
     started_clock: float = field(default_factory=time.perf_counter)
     duration_seconds: float = 0.0
+    transient: bool = False  # failed in a way a retry may fix; not stored
 
 
 def start_run(con: duckdb.DuckDBPyConnection, command: str) -> str:
@@ -47,7 +48,8 @@ def start_run(con: duckdb.DuckDBPyConnection, command: str) -> str:
 
 
 def record_step(con: duckdb.DuckDBPyConnection, run_id: str, result: StepResult) -> None:
-    result.duration_seconds = time.perf_counter() - result.started_clock
+    if not result.duration_seconds:  # set already when the step ran in another process
+        result.duration_seconds = time.perf_counter() - result.started_clock
     con.execute(
         """INSERT OR REPLACE INTO pipeline_run_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [

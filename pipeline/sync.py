@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import git
 
-from pipeline.config import RepositoryConfig, Settings
+from pipeline.config import OrganizationConfig, RepositoryConfig, Settings
 from pipeline.errors import PerftrustError
 from pipeline.git_sync import GitSyncOptions, Progress, sync_repository
 from pipeline.identities import rebuild_identities
@@ -51,10 +51,19 @@ def _identity_fingerprint(settings: Settings) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _failed(step: str, repo: str, message: str) -> StepResult:
+def _failed(step: str, repo: str, message: str, transient: bool = False) -> StepResult:
     result = StepResult(step, repo)
-    result.status, result.error_message = "failed", message
+    result.status, result.error_message, result.transient = "failed", message, transient
     return result
+
+
+# git failures worth a retry: another git process holds a lock, or the file system hiccupped.
+_TRANSIENT_GIT = (
+    "lock': File exists",
+    "Unable to create",
+    "Resource temporarily unavailable",
+    "Input/output error",
+)
 
 
 def sync_git_repository(
@@ -69,11 +78,12 @@ def sync_git_repository(
     try:
         return sync_repository(con, repository.spec, run_id, options, progress)
     except PerftrustError as exc:
-        return _failed("git_sync", repository.spec.name or str(repository.spec.path), str(exc))
+        return _failed("git_sync", repository.spec.name or str(repository.spec.path), str(exc), exc.transient)
     except git.GitCommandError as exc:
         stderr = (exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
         message = f"git failed on {repository.spec.path}: {stderr or exc}"
-        return _failed("git_sync", repository.spec.name or str(repository.spec.path), message)
+        transient = any(marker in stderr for marker in _TRANSIENT_GIT)
+        return _failed("git_sync", repository.spec.name or str(repository.spec.path), message, transient)
 
 
 def github_client_for(settings: Settings, token: str | None = None) -> GitHubClient:
@@ -90,26 +100,38 @@ def github_client_for(settings: Settings, token: str | None = None) -> GitHubCli
     )
 
 
+def expand_organizations(
+    client: GitHubClient, repositories: list[str], organizations: list[OrganizationConfig]
+) -> tuple[list[str], list[StepResult]]:
+    """owner/name of every repository to sync: those named, then each organization's (filtered)."""
+    from pipeline.github_sync import list_organization_repositories
+
+    steps: list[StepResult] = []
+    names = list(dict.fromkeys(repositories))
+    for org in organizations:
+        try:
+            listed = list_organization_repositories(client, org.name)
+        except PerftrustError as exc:
+            steps.append(_failed("github_org", org.name, str(exc), getattr(exc, "transient", False)))
+            continue
+        names.extend(n for n in listed if org.wants(n) and n not in names)
+    return names, steps
+
+
 def sync_github(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     client: GitHubClient,
     run_id: str,
     repositories: list[str],
-    organizations: list[str],
+    organizations: list[OrganizationConfig],
     progress_for: ProgressFactory | None = None,
 ) -> list[StepResult]:
     """One step per GitHub repository (organizations expanded); a used-up rate limit stops the rest cleanly."""
     from pipeline.github_client import RateLimited
-    from pipeline.github_sync import GitHubSyncOptions, list_organization_repositories, sync_github_repository
+    from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
 
-    steps: list[StepResult] = []
-    names = list(dict.fromkeys(repositories))
-    for org in organizations:
-        try:
-            names.extend(n for n in list_organization_repositories(client, org) if n not in names)
-        except PerftrustError as exc:
-            steps.append(_failed("github_org", org, str(exc)))
+    names, steps = expand_organizations(client, repositories, organizations)
     options = GitHubSyncOptions(concurrency=settings.github.concurrency)
     stopped: str | None = None
     for name in names:
@@ -124,7 +146,7 @@ def sync_github(
             stopped = exc.problem
             step = _failed("github_sync", name, str(exc))
         except PerftrustError as exc:
-            step = _failed("github_sync", name, str(exc))
+            step = _failed("github_sync", name, str(exc), exc.transient)
         steps.append(step)
     return steps
 
@@ -136,7 +158,7 @@ def run_sync(
     command: str = "sync",
     progress_for: ProgressFactory | None = None,
     github_repositories: list[str] | None = None,
-    github_organizations: list[str] | None = None,
+    github_organizations: list[OrganizationConfig] | None = None,
     github_client: GitHubClient | None = None,
 ) -> SyncSummary:
     """Sync each git repository, then each GitHub repository (one step each), then rebuild identities."""

@@ -1,0 +1,340 @@
+"""Where a run writes, so that nobody reading the published database is ever locked out.
+
+DuckDB lets no other process open a file while a writer holds it, not even read-only. So the
+published file (settings.db_path) is never opened for writing. Instead:
+
+- each repository's raw data and cursors live in its own *shard* (``<store>/shards/<key>.duckdb``),
+  written by that repository's task only (safe from threads or Dask worker processes);
+- a run assembles a brand-new database from the shards in ``<store>/build/``, computes the metrics
+  there, checkpoints and closes it, then publishes it with one ``os.replace``: a reader that opens
+  the path sees the old file or the new one, never a half-written one, and a reader that has the
+  old file open keeps reading it;
+- the file that was published before is kept in ``<store>/previous/`` (a hard link, no copy) for
+  ``perftrust rollback``;
+- one run at a time: ``<store>/run.lock`` (flock, released by the kernel when a process dies).
+
+A run killed at any point leaves the published file as it was; its half-built file is removed by
+the next run. Shards survive a kill with no gap and no duplicate (each sync commits its batches
+before it moves its cursor).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipeline.config import Settings
+from pipeline.db import connect
+from pipeline.errors import DatabaseError, PerftrustError
+
+# What a shard holds: everything a sync writes for its repository.
+SHARD_TABLES = (
+    "raw_git__commits",
+    "raw_git__unreachable_commits",
+    "raw_git__mailmap",
+    "raw_github__repositories",
+    "raw_github__issues",
+    "raw_github__timeline_events",
+    "raw_github__pull_requests",
+    "raw_github__reviews",
+    "raw_github__review_comments",
+    "raw_github__milestones",
+    "raw_github__due_date_observations",
+    "raw_github__commit_authors",
+    "dim_repositories",
+    "sync_state",
+)
+# Kept from the previously published database: the run history, and (for a run that computes no
+# metrics, e.g. `perftrust sync`) the metric tables as they were.
+HISTORY_TABLES = ("pipeline_runs", "pipeline_run_steps")
+DERIVED_TABLES = (
+    "fct_commitments",
+    "fct_credits",
+    "metric_follow_through",
+    "metric_expectations",
+    "metric_credit_sharing",
+    "metric_ownership",
+    "metric_help_seeking",
+    "metric_consistency",
+    "metric_communication",
+)
+_NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_NO_SPACE_TEXT = ("No space left on device", "File too large", "Disk quota exceeded")
+
+
+class StoreError(PerftrustError):
+    pass
+
+
+class DiskFull(StoreError):
+    pass
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def shard_name(key: str) -> str:
+    """A file name for a repository key: readable, and distinct for keys that differ only in case."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "__", key).strip("_.") or "repo"
+    return f"{slug[:80]}-{hashlib.sha1(key.casefold().encode()).hexdigest()[:8]}.duckdb"
+
+
+@dataclass(frozen=True)
+class Store:
+    db_path: Path  # the published database
+    root: Path
+
+    @classmethod
+    def for_settings(cls, settings: Settings, db_path: Path | None = None) -> Store:
+        db = Path(db_path) if db_path is not None else settings.db_path
+        root = settings.store_dir if settings.store_dir is not None else db.with_name(db.name + ".store")
+        return cls(db, root)
+
+    @property
+    def shards(self) -> Path:
+        return self.root / "shards"
+
+    @property
+    def builds(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def previous(self) -> Path:
+        return self.root / "previous"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "run.lock"
+
+    def shard(self, key: str) -> Path:
+        return self.shards / shard_name(key)
+
+    def build_path(self, run_id: str) -> Path:
+        return self.builds / f"{run_id}.duckdb"
+
+    def prepare(self) -> None:
+        if not self.db_path.parent.is_dir():
+            raise DatabaseError(
+                f"the folder {self.db_path.parent} does not exist", "create it, or pass another --db FILE"
+            )
+        for folder in (self.shards, self.builds, self.previous):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def clear_builds(self) -> None:
+        """Half-built files of runs that were killed (only ever called under the run lock)."""
+        for path in self.builds.glob("*"):
+            path.unlink(missing_ok=True)
+
+    def previous_files(self) -> list[Path]:
+        """Previously published databases, oldest first (names start with a sortable UTC time)."""
+        return sorted(self.previous.glob("*.duckdb")) if self.previous.is_dir() else []
+
+
+# ---------------------------------------------------------------------------------------------- lock
+
+
+@dataclass
+class RunLock:
+    """One writer at a time. flock is released by the kernel when the holder dies, even on SIGKILL."""
+
+    path: Path
+    command: str
+    wait_seconds: float = 0.0
+    _fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_holder(fd)
+                    os.close(fd)
+                    raise StoreError(
+                        f"another perftrust run is writing this database{holder}",
+                        "let it finish (this run was not started and nothing was changed), or pass "
+                        "--wait SECONDS to queue behind it",
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        info = {"pid": os.getpid(), "command": self.command, "started_at": datetime.now(UTC).isoformat()}
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        return ""
+    if not info:
+        return ""
+    return (
+        f" (process {info.get('pid')}, `perftrust {info.get('command')}`, started {info.get('started_at')})"
+    )
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def space_error(exc: BaseException, where: Path) -> DiskFull | None:
+    """A DiskFull naming the fix if exc is the file system running out of room, else None."""
+    text = str(exc)
+    is_full = (isinstance(exc, OSError) and exc.errno in _NO_SPACE) or any(t in text for t in _NO_SPACE_TEXT)
+    if not is_full:
+        return None
+    return DiskFull(
+        f"the disk ran out of room while writing {where} ({text.splitlines()[0] if text else exc!r}); "
+        "the published database is untouched and nothing was lost",
+        f"free space on the file system of {where.parent} (or set [database].store_dir to a larger disk), "
+        "then run again",
+    )
+
+
+def check_free_space(store: Store) -> None:
+    """Refuse to start a build that cannot fit: it needs about the published file's size again."""
+    published = store.db_path.stat().st_size if store.db_path.exists() else 0
+    need = int(published * 1.1) + 32 * 2**20
+    free = shutil.disk_usage(store.builds).free
+    if free < need:
+        raise DiskFull(
+            f"only {free / 2**20:.0f} MiB free in {store.builds}, and building the new database needs about "
+            f"{need / 2**20:.0f} MiB; nothing was changed",
+            "free disk space there, or set [database].store_dir to a larger disk",
+        )
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn out-of-space errors while writing path into a DiskFull with the fix."""
+    try:
+        yield
+    except (OSError, duckdb.Error) as exc:
+        full = space_error(exc, path)
+        if full is not None:
+            raise full from exc
+        raise
+
+
+def open_shard(store: Store, key: str) -> duckdb.DuckDBPyConnection:
+    con = connect(store.shard(key))
+    # One checkpoint at the end of a sync rather than every 16 MB of WAL (see pipeline/sync.py).
+    con.execute("SET checkpoint_threshold = '1GB'")
+    return con
+
+
+def fold_stray_wal(path: Path) -> None:
+    """A WAL beside the published file means an in-place writer (an older perftrust) was killed;
+    opening it once for writing folds the WAL in, so it cannot be replayed onto a new file."""
+    if Path(str(path) + ".wal").exists():
+        with contextlib.closing(duckdb.connect(str(path))) as con:
+            con.execute("CHECKPOINT")
+
+
+def copy_tables(
+    con: duckdb.DuckDBPyConnection, source: Path, tables: tuple[str, ...], alias: str = "src"
+) -> dict[str, int]:
+    """INSERT every row of tables from another database file (attached read-only) into con's."""
+    counts: dict[str, int] = {}
+    con.execute(f"ATTACH {_sql_string(str(source))} AS {alias} (READ_ONLY)")
+    try:
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
+            ).fetchall()
+        }
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in tables:
+                if table in present:
+                    counts[table] = con.execute(
+                        f"INSERT INTO main.{table} BY NAME SELECT * FROM {alias}.{table}"
+                    ).fetchall()[0][0]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.execute(f"DETACH {alias}")
+    return counts
+
+
+def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path | None:
+    """Make build the published database in one rename; keep the one it replaces in previous/."""
+    if Path(str(build) + ".wal").exists():
+        raise StoreError(
+            f"{build} still has a write-ahead log: it was not closed", "this is a bug; report it"
+        )
+    with open(build, "rb") as f:
+        os.fsync(f.fileno())
+    kept: Path | None = None
+    if store.db_path.exists() and keep_previous > 0:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        kept = store.previous / f"{stamp}-{run_id[:8]}.duckdb"
+        try:
+            os.link(store.db_path, kept)  # the same inode: no copy, no time
+        except OSError:
+            with writing(kept):
+                shutil.copy2(store.db_path, kept)
+    os.replace(build, store.db_path)
+    dir_fd = os.open(store.db_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    for old in store.previous_files()[: max(0, len(store.previous_files()) - keep_previous)]:
+        old.unlink(missing_ok=True)
+    return kept
+
+
+def rollback(store: Store, to: str | None = None) -> tuple[Path, Path]:
+    """Publish a previous database again; the current one moves to previous/ (so it can be undone).
+
+    Returns (the file now published came from, where the replaced one was kept)."""
+    candidates = store.previous_files()
+    if not candidates:
+        raise StoreError(
+            f"there is no previous database in {store.previous} to roll back to",
+            "previous databases are kept by runs after the first one ([database].keep_previous)",
+        )
+    if to is None:
+        chosen = candidates[-1]
+    else:
+        matches = [p for p in candidates if p.name == to or p.stem == to or p.name.startswith(to)]
+        if len(matches) != 1:
+            names = ", ".join(p.name for p in candidates)
+            raise StoreError(f"no single previous database matches {to!r}", f"use one of: {names}")
+        chosen = matches[0]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    replaced = store.previous / f"{stamp}-rolled-back.duckdb"
+    if store.db_path.exists():
+        os.link(store.db_path, replaced)
+    os.replace(chosen, store.db_path)
+    return chosen, replaced
