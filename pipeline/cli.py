@@ -19,11 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import __version__
-from pipeline.config import (
-    load_settings,
-)
+from pipeline.config import check_timezone, load_settings
 from pipeline.db import connect
-from pipeline.errors import PerftrustError
+from pipeline.errors import ConfigError, PerftrustError
 from pipeline.nightly import RunRequest
 from pipeline.runs import StepResult
 
@@ -451,6 +449,107 @@ def sql(db: Path | None, fmt: str, query: str, config: Path | None) -> None:
             table.add_row(*("NULL" if v is None else str(v) for v in r))
         Console(file=out, width=max(100, Console().width)).print(table)
         out.write(f"({len(rows)} rows)\n")
+
+
+@main.command(help="Serve the nightly flow on a schedule (needs a Prefect server: see README, Scheduling).")
+@_config_option
+@_db_option
+@click.option(
+    "--cron", metavar='"0 2 * * *"', help="When to run (default from [nightly].cron, else 02:00 daily)."
+)
+@click.option(
+    "--timezone", metavar="ZONE", help="Time zone of the cron expression (default [nightly].timezone)."
+)
+@click.option("--name", default="nightly", show_default=True, help="Deployment name in Prefect.")
+def serve(config: Path | None, db: Path | None, cron: str | None, timezone: str | None, name: str) -> None:
+    import os
+
+    from pipeline.config import check_cron
+
+    try:
+        settings = load_settings(config)
+        cron = check_cron(cron or settings.nightly.cron)
+        tz = check_timezone(timezone or settings.nightly.timezone)
+        api_url = os.environ.get("PREFECT_API_URL")
+        if not api_url:
+            raise ConfigError(
+                "PREFECT_API_URL is not set: a schedule needs a running Prefect server (a temporary one runs no "
+                "scheduler, so no run would ever start)",
+                "start one with `prefect server start` (it listens on 127.0.0.1:4200), then "
+                "export PREFECT_API_URL=http://127.0.0.1:4200/api and run `perftrust serve` again",
+            )
+        # Absolute paths: the flow runs in a process started by the Prefect runner, maybe elsewhere.
+        config_path = (config or Path("perftrust.toml")).resolve()
+        parameters: dict[str, Any] = {
+            "config_path": str(config_path) if config_path.exists() else None,
+            "db_path": str((db or settings.db_path).resolve()),
+        }
+    except PerftrustError as exc:
+        _fail(exc)
+        return
+    from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
+
+    from flows.nightly import nightly
+
+    _say("serving", "bold", f"deployment perftrust-nightly/{name}: {cron} ({tz}) on {api_url}; Ctrl-C stops")
+    nightly.serve(
+        name=name,
+        schedules=[Cron(cron, timezone=tz)],
+        parameters=parameters,
+        global_limit=1,  # never two nightly runs at once (the run lock would refuse the second anyway)
+        pause_on_shutdown=False,
+        print_starting_message=False,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+@main.command(help="Publish the previous database again (the current one is kept, so this can be undone).")
+@_config_option
+@_db_option
+@click.option("--to", metavar="NAME", help="Which previous database (see --list); default: the newest.")
+@click.option("--list", "list_only", is_flag=True, help="List the previous databases and exit.")
+@_wait_option
+def rollback(
+    config: Path | None, db: Path | None, to: str | None, list_only: bool, wait_seconds: float
+) -> None:
+    import duckdb
+
+    from pipeline.store import RunLock, Store
+    from pipeline.store import rollback as roll_back
+
+    try:
+        settings = load_settings(config)
+        store = Store.for_settings(settings, db)
+        if list_only:
+            for path in reversed(store.previous_files()):
+                with connect(path, read_only=True) as con:
+                    rows = con.execute(
+                        "SELECT run_id, command, status, finished_at FROM pipeline_runs "
+                        "ORDER BY started_at DESC LIMIT 1"
+                    ).fetchall()
+                last = (
+                    f"last run {rows[0][0][:8]} {rows[0][1]} {rows[0][2]} {rows[0][3]:%Y-%m-%d %H:%M} UTC"
+                    if rows
+                    else ""
+                )
+                click.echo(f"{path.name}  {path.stat().st_size / 2**20:.1f} MiB  {last}")
+            return
+        with RunLock(store.lock_path, "rollback", wait_seconds):
+            chosen, replaced = roll_back(store, to)
+    except (PerftrustError, duckdb.Error) as exc:
+        _fail(exc if isinstance(exc, PerftrustError) else PerftrustError(str(exc), "check the file"))
+        return
+    _say(
+        "published",
+        "bold",
+        f"{store.db_path} is now {chosen.name}; the database it replaced is kept as {replaced.name}",
+    )
+    _say(
+        "note",
+        "yellow",
+        "the next run rebuilds the database from the repository shards: fix what made the bad run first",
+    )
 
 
 if __name__ == "__main__":

@@ -221,6 +221,8 @@ def begin(store: Store, settings: Settings) -> None:
     """Under the run lock: remove what killed runs left, and check there is room for a new build."""
     store.prepare()
     store.clear_builds()
+    if store.db_path.exists():
+        connect(store.db_path, read_only=True).close()  # a foreign or incompatible file: a clear error now
     fold_stray_wal(store.db_path)
     check_free_space(store)
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipeline.db import connect
+# Prefect (imported by some tests) keeps state in PREFECT_HOME and phones home unless told not to:
+# tests get a throwaway home, no telemetry and quiet logs, before anything imports prefect.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="perftrust-prefect-home-")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.pop("PREFECT_API_URL", None)
+
+from pipeline.db import connect  # noqa: E402
 
 # Tests never read the developer's git config, and commit dates are fixed.
 CLEAN_GIT_ENV = {
@@ -99,3 +108,12 @@ def con(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection = connect(db_path)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One temporary Prefect API for every flow test in the session (it takes seconds to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

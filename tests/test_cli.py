@@ -22,6 +22,7 @@ def synced(repo: GitRepo, db_path: Path) -> tuple[GitRepo, Path]:
     return repo, db_path
 
 
+@pytest.mark.usefixtures("prefect_api")
 def test_run_defaults_to_the_repository_you_stand_in(
     repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
