@@ -279,10 +279,12 @@ def copy_tables(
                     ).fetchall()[0][0]
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # after an I/O error the database is invalidated
+                con.execute("ROLLBACK")
             raise
     finally:
-        con.execute(f"DETACH {alias}")
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DETACH {alias}")
     return counts
 
 

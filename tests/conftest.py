@@ -19,7 +19,7 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 
-from pipeline.db import connect  # noqa: E402
+from pipeline.db import connect
 
 # Tests never read the developer's git config, and commit dates are fixed.
 CLEAN_GIT_ENV = {

@@ -13,6 +13,10 @@ endpoints perftrust's extractor uses, with GitHub's observable behaviour:
   is not counted against the quota; ``X-RateLimit-*`` headers on every response; ``/rate_limit`` is
   free; an exhausted quota answers 403 ``API rate limit exceeded for user ID ...`` until ``reset_at``
   (then the quota refills, as GitHub's window does);
+* ``GET /user``: the authenticated user (``login``, ``user_id``), shaped like GitHub's public-user
+  answer for a token without the ``user`` scope; every authorized response carries
+  ``X-OAuth-Scopes`` (per token, ``token_scopes``; default ``repo``) as classic tokens get, or no such
+  header for a token mapped to None, as fine-grained and GitHub App tokens get;
 * 401 ``Bad credentials`` without a valid ``Authorization: token X`` / ``Bearer X``; 404 ``Not Found``
   for unknown routes, deleted repositories and milestones; 301 with ``Location:
   {base_url}/repositories/{id}{rest}`` for renamed repositories and to the new home of a transferred
@@ -852,15 +856,20 @@ class GitHubServer:
         quota: int = 5000,
         reset_at: int | None = None,
         link_style: Literal["repositories", "repos"] = "repositories",
+        token_scopes: Mapping[str, str | None] | None = None,
     ) -> None:
         self.dataset = dataset
-        self.tokens = set(tokens)
+        # A token listed in token_scopes is valid too. Its value is the X-OAuth-Scopes header a classic
+        # token gets ("" for no scopes), or None for a fine-grained or GitHub App token (no header).
+        self.token_scopes: dict[str, str | None] = dict(token_scopes or {})
+        self.tokens = set(tokens) | set(self.token_scopes)
         self.per_page_max = per_page_max
         self.link_style = link_style
         self.quota = quota
         self.used = 0
         self.reset_at = reset_at if reset_at is not None else int(time.time()) + 3600
         self.user_id = 1_000_001  # the authenticated user, quoted in rate-limit messages
+        self.login = "perftrust-tester"  # ... and its login, answered by GET /user
         self._log: list[LoggedRequest] = []
         self.errors: list[str] = []  # tracebacks of internal errors (answered as 500); should stay empty
         self._faults: list[Fault] = []
@@ -1050,7 +1059,8 @@ class GitHubServer:
         query = dict(pairs)
         request_id = f"{next(self._request_ids):X}:{threading.get_ident() % 0xFFFF:X}"
 
-        if not self._authorized(req.headers.get("Authorization")):
+        token = self._token_of(req.headers.get("Authorization"))
+        if token is None:
             response = _error(401, "Bad credentials")
             response.headers.update(
                 {
@@ -1072,7 +1082,7 @@ class GitHubServer:
             with self._lock:
                 self._roll_quota()
                 self.used += 1
-                response.headers = {**self._rate_headers(), **response.headers}
+                response.headers = {**self._rate_headers(), **self._scope_headers(token), **response.headers}
             self._apply_header_overrides(response, fault)
             self._send(req, response, method, path, query, counted=True, request_id=request_id)
             return
@@ -1083,6 +1093,7 @@ class GitHubServer:
                 self._roll_quota()
                 response = _json_response(200, self._rate_limit_body())
                 response.headers.update(self._rate_headers())
+                response.headers.update(self._scope_headers(token))
                 response.headers["Cache-Control"] = "no-cache"
             self._send(req, response, method, path, query, counted=False, request_id=request_id)
             return
@@ -1126,7 +1137,7 @@ class GitHubServer:
                 counted = False
             elif counted:
                 self.used += 1
-            response.headers = {**self._rate_headers(), **response.headers}
+            response.headers = {**self._rate_headers(), **self._scope_headers(token), **response.headers}
         if fault is not None:
             self._apply_header_overrides(response, fault)
         self._send(
@@ -1141,11 +1152,18 @@ class GitHubServer:
             disconnect=fault is not None and fault.disconnect,
         )
 
-    def _authorized(self, header: str | None) -> bool:
+    def _token_of(self, header: str | None) -> str | None:
+        """The valid token an ``Authorization`` header carries, else None."""
         if not header:
-            return False
+            return None
         scheme, _, token = header.strip().partition(" ")
-        return scheme.lower() in ("token", "bearer") and token.strip() in self.tokens
+        token = token.strip()
+        return token if scheme.lower() in ("token", "bearer") and token in self.tokens else None
+
+    def _scope_headers(self, token: str) -> dict[str, str]:
+        """``X-OAuth-Scopes`` as GitHub sends it to a classic token; nothing for fine-grained/App tokens."""
+        scopes = self.token_scopes.get(token, "repo")
+        return {} if scopes is None else {"X-OAuth-Scopes": scopes}
 
     @staticmethod
     def _etag_matches(header: str | None, etag: str) -> bool:
@@ -1324,6 +1342,8 @@ class GitHubServer:
                 return self._moved(f"/repositories/{renamed.id}{rest}", pairs)
         elif m := _ORG_REPOS.fullmatch(path):
             return self._org_repos(m.group(1), path, pairs, query)
+        elif path == "/user":
+            return self._authenticated_user()
         else:
             return _error(404, "Not Found")
 
@@ -1332,6 +1352,33 @@ class GitHubServer:
                 link_path = f"/repositories/{repo.id}{rest}" if self.link_style == "repositories" else path
                 return self._repo_handler(handler, repo, match.groups(), link_path, pairs, query)
         return _error(404, "Not Found")
+
+    def _authenticated_user(self) -> _Response:
+        """``GET /user`` as GitHub answers a token without the ``user`` scope (the public profile)."""
+        me = User(
+            login=self.login, id=self.user_id, node_id=f"U_kgDO{self.user_id:X}", name="Perftrust Tester"
+        )
+        body = {
+            **self.r.actor(me),
+            "name": me.name,
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "hireable": None,
+            "bio": None,
+            "twitter_username": None,
+            "notification_email": None,
+            "public_repos": 0,
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": _iso(self.dataset.start),
+            "updated_at": _iso(self.dataset.start),
+        }
+        response = _json_response(200, body)
+        response.headers["X-Accepted-OAuth-Scopes"] = ""
+        return response
 
     def _moved(self, target: str, pairs: list[tuple[str, str]]) -> _Response:
         location = f"{self.base_url}{target}" + (f"?{urlencode(pairs)}" if pairs else "")
