@@ -398,7 +398,7 @@ def test_nightly_configuration_is_validated(tmp_path: Path) -> None:
     assert settings.nightly.cron == "30 3 * * 1-5" and settings.nightly.concurrency == 8
     assert Settings(db_path=tmp_path / "x.duckdb").store_path == tmp_path / "x.duckdb.store"
 
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"nightly": {"cron": "every night"}}, "not a cron expression"),
         ({"nightly": {"task_runner": "spark"}}, "task_runner"),
         ({"nightly": {"concurrency": 0}}, "concurrency must be 1 or more"),
