@@ -38,9 +38,8 @@ from pipeline.store import Store
 OK, WARN, FAIL = "ok", "warn", "fail"
 MIN_GIT = (2, 25)
 LOW_QUOTA = 1000  # GitHub requests left below which a full sync may stop for the rate limit
-STALE_AFTER = timedelta(
-    hours=48
-)  # the last successful run is older than this: the nightly job is not running
+# The last successful run is older than this: the nightly job is not running (or keeps failing).
+STALE_AFTER = timedelta(hours=48)
 
 _NO_PREFECT = (
     "no Prefect server configured: `perftrust run` uses a temporary local API; "
@@ -634,24 +633,29 @@ def check_database(settings: Settings, now: datetime | None = None) -> list[Chec
     detail = f"{path} ({size}): last run `perftrust {command}` {status}, {when}"
     if status != "succeeded" and error:
         detail += f": {error.splitlines()[0]}"
-    stale_fix = (
+    failed_fix = (
         'see what failed: perftrust sql "SELECT repo, error_message FROM pipeline_run_steps WHERE status = '
-        "'failed'\"; check that the nightly job runs (`perftrust serve`, or your scheduler)"
+        "'failed'\""
+    )
+    schedule_fix = (
+        "check that the nightly job runs (`perftrust serve` with a Prefect server, or your scheduler)"
     )
     if succeeded is None:
-        return [Check("database", WARN, f"{detail}; no run has succeeded yet", stale_fix)]
+        return [Check("database", WARN, f"{detail}; no run has succeeded yet", failed_fix)]
     if now - succeeded > STALE_AFTER:
+        hours = f"{STALE_AFTER.total_seconds() / 3600:.0f} h"
+        if status == "succeeded":
+            return [Check("database", WARN, f"{detail}: more than {hours} ago", schedule_fix)]
         return [
             Check(
                 "database",
                 WARN,
-                f"{detail}; the last successful run finished {_age(now - succeeded)} (more than "
-                f"{STALE_AFTER.total_seconds() / 3600:.0f} h)",
-                stale_fix,
+                f"{detail}; the last successful run finished {_age(now - succeeded)} (more than {hours})",
+                f"{failed_fix}; {schedule_fix}",
             )
         ]
     if status != "succeeded":
-        return [Check("database", WARN, detail, stale_fix)]
+        return [Check("database", WARN, detail, failed_fix)]
     return [Check("database", OK, detail)]
 
 

@@ -196,6 +196,12 @@ class GitHubClient:
                         "to the token",
                         "check the owner/name, and that the token can read it",
                     )
+                elif status == 422 and "No commit found" in _message(body):
+                    # GitHub's answer for a sha it does not have (a local-only or rewritten commit).
+                    raise NotFound(
+                        f"GitHub has no commit {_short(path).rsplit('/', 1)[-1]} (422)",
+                        "nothing to do: the commit exists only locally",
+                    )
                 elif status >= 500:
                     problem = f"GitHub failed on {_short(path)} ({status})"
                 else:

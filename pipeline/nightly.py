@@ -10,6 +10,8 @@ request is made, so it never lands in task parameters, logs or the database).
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -197,8 +199,7 @@ def sync_unit_git(
             con.execute("CHECKPOINT")
     except PerftrustError as exc:
         step = _failed("git_sync", unit.key, str(exc), exc.transient)
-    step.duration_seconds = time.perf_counter() - step.started_clock
-    return step
+    return _finished(step)
 
 
 def sync_unit_github(store: Store, unit: RepositoryUnit, run_id: str, settings: Settings) -> StepResult:
@@ -213,7 +214,13 @@ def sync_unit_github(store: Store, unit: RepositoryUnit, run_id: str, settings: 
             con.execute("CHECKPOINT")
     except PerftrustError as exc:
         step = _failed("github_sync", unit.github, str(exc), exc.transient)
+    return _finished(step)
+
+
+def _finished(step: StepResult) -> StepResult:
     step.duration_seconds = time.perf_counter() - step.started_clock
+    # Which process did the work: the flow's own, or a Dask worker's (pipeline_run_steps.details).
+    step.details["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     return step
 
 
