@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# GitPython refuses to import when git is missing; `perftrust doctor` must still run and say so.
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
 import csv
 import json
 import sys
@@ -550,6 +555,39 @@ def rollback(
         "yellow",
         "the next run rebuilds the database from the repository shards: fix what made the bad run first",
     )
+
+
+@main.command(help="Write a commented example perftrust.toml (every setting, with its default).")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default=Path("perftrust.toml"))
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def init(path: Path, force: bool) -> None:
+    from pipeline.init_config import write_example
+
+    try:
+        written = write_example(path, force)
+    except PerftrustError as exc:
+        _fail(exc)
+        return
+    _say("wrote", "bold", f"{written}: edit it, then run `perftrust doctor`")
+
+
+@main.command(
+    help="Check git, the GitHub token (scopes, quota, access), the database, the store and Prefect."
+)
+@_config_option
+def doctor(config: Path | None) -> None:
+    from pipeline.doctor import exit_code, format_checks, run_checks
+
+    try:
+        settings = load_settings(config)
+    except PerftrustError as exc:
+        _fail(exc)
+        return
+    checks = run_checks(
+        settings, os.environ.get("GITHUB_TOKEN") or None, os.environ.get("PREFECT_API_URL") or None
+    )
+    click.echo(format_checks(checks))  # plain text: [github].url must not be read as markup
+    sys.exit(exit_code(checks))
 
 
 if __name__ == "__main__":

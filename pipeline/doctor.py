@@ -186,9 +186,14 @@ def _repositories_to_check(settings: Settings) -> list[tuple[RepositoryConfig, b
 
 
 def check_repositories(settings: Settings) -> list[Check]:
+    targets = _repositories_to_check(settings)
+    if targets and shutil.which("git") is None:
+        return [
+            Check("repository", FAIL, "the clones cannot be checked without git", "install git (see above)")
+        ]
     checks: list[Check] = []
     keys: dict[str, list[Path]] = {}
-    for repository, configured in _repositories_to_check(settings):
+    for repository, configured in targets:
         try:
             found, key = _check_repository(repository, configured)
             checks.extend(found)
@@ -381,21 +386,22 @@ def _check_github(settings: Settings, client: _GitHub) -> list[Check]:
             )
         ]
     app_token = user.status_code == 403 and "not accessible by integration" in _message(user).lower()
+    login: Any = None
     if user.status_code == 200:
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             login = user.json().get("login")
-        except (ValueError, AttributeError):
-            login = None
-        if not login:
-            return [
-                Check(
-                    "github",
-                    FAIL,
-                    f"{client.shown_url} does not look like the GitHub REST API (GET /user answered no user)",
-                    "set [github].url to the API address: https://api.github.com, or https://HOST/api/v3 "
-                    "for GitHub Enterprise",
-                )
-            ]
+    if user.status_code == 404 or (user.status_code == 200 and not login):
+        answer = "404" if user.status_code == 404 else "no user"
+        return [
+            Check(
+                "github",
+                FAIL,
+                f"{client.shown_url} does not look like the GitHub REST API (GET /user answered {answer})",
+                "set [github].url to the API address: https://api.github.com, or https://HOST/api/v3 "
+                "for GitHub Enterprise",
+            )
+        ]
+    if user.status_code == 200:
         checks.append(Check("github", OK, f"token accepted by {client.shown_url}: authenticated as {login}"))
         checks.append(_scopes(user))
     elif app_token:
@@ -710,10 +716,11 @@ def check_store(settings: Settings) -> list[Check]:
         checks.append(
             Check(
                 "store",
-                FAIL,
-                f"the store {root} is on another file system than the database {store.db_path}: a run "
-                "publishes its new database by renaming it from the store, which cannot cross file systems",
-                "set [database].store_dir to a folder on the database's disk (or move the database with it)",
+                WARN,
+                f"the store {root} is on another file system than the database {store.db_path}: each run "
+                "copies its new database beside the published one before the rename (slower, and it needs "
+                "room for a copy on both disks)",
+                "set [database].store_dir to a folder on the database's disk",
             )
         )
     db_size = store.db_path.stat().st_size if store.db_path.is_file() else 0

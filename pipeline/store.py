@@ -70,6 +70,7 @@ DERIVED_TABLES = (
     "metric_help_seeking",
     "metric_consistency",
     "metric_communication",
+    "metric_runs",
 )
 _NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 _NO_SPACE_TEXT = ("No space left on device", "File too large", "Disk quota exceeded")
@@ -137,6 +138,8 @@ class Store:
     def clear_builds(self) -> None:
         """Half-built files of runs that were killed (only ever called under the run lock)."""
         for path in self.builds.glob("*"):
+            path.unlink(missing_ok=True)
+        for path in self.db_path.parent.glob(f".{self.db_path.name}.*.publishing"):
             path.unlink(missing_ok=True)
 
     def previous_files(self) -> list[Path]:
@@ -212,8 +215,8 @@ def space_error(exc: BaseException, where: Path) -> DiskFull | None:
     return DiskFull(
         f"the disk ran out of room while writing {where} ({text.splitlines()[0] if text else exc!r}); "
         "the published database is untouched and nothing was lost",
-        f"free space on the file system of {where.parent} (or set [database].store_dir to a larger disk), "
-        "then run again",
+        f"free space on the file system of {where.parent} (or point [database].store_dir at a disk with "
+        "room), then run again",
     )
 
 
@@ -226,7 +229,7 @@ def check_free_space(store: Store) -> None:
         raise DiskFull(
             f"only {free / 2**20:.0f} MiB free in {store.builds}, and building the new database needs about "
             f"{need / 2**20:.0f} MiB; nothing was changed",
-            "free disk space there, or set [database].store_dir to a larger disk",
+            "free disk space there, or point [database].store_dir at a disk with room",
         )
 
 
@@ -305,6 +308,16 @@ def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path 
         except OSError:
             with writing(kept):
                 shutil.copy2(store.db_path, kept)
+    if os.stat(build).st_dev != os.stat(store.db_path.parent).st_dev:
+        # store_dir on another file system: a rename cannot cross it, so copy beside the
+        # published file first (readers still never see a partial file: the rename is atomic).
+        staged = store.db_path.with_name(f".{store.db_path.name}.{run_id[:8]}.publishing")
+        with writing(staged):
+            shutil.copyfile(build, staged)
+            with open(staged, "rb") as f:
+                os.fsync(f.fileno())
+        build.unlink()
+        build = staged
     os.replace(build, store.db_path)
     dir_fd = os.open(store.db_path.parent, os.O_RDONLY)
     try:

@@ -7,9 +7,11 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -96,6 +98,27 @@ def test_a_run_publishes_a_new_file_and_keeps_the_previous_one(tmp_path: Path) -
     _run(settings)
     _run(settings)
     assert len(store.previous_files()) == 2  # keep_previous
+
+
+@pytest.mark.skipif(
+    not Path("/dev/shm").is_dir() or os.stat("/dev/shm").st_dev == os.stat(tempfile.gettempdir()).st_dev,
+    reason="needs /dev/shm on another file system than the temporary folder",
+)
+def test_a_store_on_another_file_system_still_publishes_atomically(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    grow_history(repo, 6)
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="perftrust-store-"))
+    try:
+        settings = _settings(tmp_path, repo, store_dir=elsewhere)
+        _run(settings)
+        grow_history(repo, 4)
+        outcome = _run(settings)
+        assert outcome.status == "succeeded" and outcome.kept_previous is not None
+        assert _query(settings.db_path, "SELECT count(*) FROM raw_git__commits") == [(10,)]
+        assert _query(outcome.kept_previous, "SELECT count(*) FROM raw_git__commits") == [(6,)]
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    finally:
+        shutil.rmtree(elsewhere)
 
 
 def test_one_failing_repository_is_reported_and_the_others_publish(tmp_path: Path) -> None:

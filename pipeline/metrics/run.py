@@ -14,6 +14,7 @@ import polars as pl
 
 from pipeline.db import transaction
 from pipeline.metrics.common import MetricSettings, write_table
+from pipeline.runs import utc_now
 
 # Each module has compute(con, settings) -> {table: DataFrame}. Families in one group run in order
 # (expectations reads the fct_commitments that follow_through writes); groups run side by side.
@@ -96,4 +97,21 @@ def compute_metrics(
     finally:
         con.execute("RESET memory_limit")
         con.execute("RESET threads")
+    with transaction(con):
+        con.execute("DELETE FROM metric_runs")
+        con.execute(
+            "INSERT INTO metric_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                utc_now(),
+                settings.as_of,
+                settings.as_of_date,
+                settings.window_start,
+                settings.window_days,
+                settings.min_n,
+                settings.timezone,
+                settings.review_response_hours,
+                settings.include_bots,
+                settings.pseudonymize,
+            ],
+        )
     return {table: written[table] for table in sorted(written, key=list(written).index)}
