@@ -144,23 +144,28 @@ def _run(
     try:
         settings = request.settings()
         if engine == "prefect":
-            from flows.nightly import nightly
+            from flows.temporary_api import temporary_api, wait_until_ready
 
-            outcome = nightly(
-                config_path=request.config_path,
-                db_path=request.db_path,
-                command=request.command,
-                repos=list(request.repos),
-                branches=request.branches,
-                github_repos=list(request.github_repos),
-                github_orgs=list(request.github_orgs),
-                github_url=request.github_url,
-                as_of=request.as_of,
-                compute_metrics=request.command == "run",
-                render_report=report and request.command == "run",
-                task_runner=task_runner,
-                wait_seconds=request.wait_seconds,
-            )
+            with temporary_api() as url:  # it boots while the flow module imports
+                from flows.nightly import nightly
+
+                if url:
+                    wait_until_ready(url)
+                outcome = nightly(
+                    config_path=request.config_path,
+                    db_path=request.db_path,
+                    command=request.command,
+                    repos=list(request.repos),
+                    branches=request.branches,
+                    github_repos=list(request.github_repos),
+                    github_orgs=list(request.github_orgs),
+                    github_url=request.github_url,
+                    as_of=request.as_of,
+                    compute_metrics=request.command == "run",
+                    render_report=report and request.command == "run",
+                    task_runner=task_runner,
+                    wait_seconds=request.wait_seconds,
+                )
             steps = _steps_from_dicts(outcome["steps"])
             run_id, status, contributors = outcome["run_id"], outcome["status"], outcome["count_contributors"]
             report_path = outcome["report"]
