@@ -474,3 +474,69 @@ def test_the_flow_module_needs_no_network_settings() -> None:
         env={**os.environ},
     )
     assert out.stdout.split() == ["false", "1"]
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_killing_a_real_nightly_run_leaves_no_server_and_the_next_run_completes(tmp_path: Path) -> None:
+    """`perftrust run` (the Prefect flow with its temporary API) killed with SIGKILL while it syncs."""
+    repo = tmp_path / "repo"
+    grow_history(repo, 100)
+    settings = _settings(tmp_path, repo)
+    _run(settings, "run")
+    before = _digest(settings.db_path)
+    grow_history(repo, 40_000)
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "run",
+            "--repo",
+            str(repo),
+            "--db",
+            str(settings.db_path),
+            "--no-report",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    shard = next(Store.for_settings(settings).shards.glob("*.duckdb"))
+    wal = Path(str(shard) + ".wal")
+    deadline = time.monotonic() + 120
+    while not wal.exists() and time.monotonic() < deadline:  # the git task is writing the shard
+        assert run.poll() is None
+        time.sleep(0.05)
+    assert wal.exists(), "the run never started syncing"
+    servers = _children(run.pid)
+    assert servers, "no temporary Prefect API process"
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+
+    assert _digest(settings.db_path) == before
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in servers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in servers), "the temporary Prefect API outlived perftrust run"
+
+    outcome = _run(settings, "run")
+    assert outcome.status == "succeeded"
+    assert _query(settings.db_path, "SELECT count(*), count(DISTINCT sha) FROM raw_git__commits") == [
+        (40_100, 40_100)
+    ]
