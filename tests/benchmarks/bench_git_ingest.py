@@ -8,8 +8,10 @@ asserts nothing. The synthetic repository is generated once per (commits, seed) 
 Run it on an otherwise idle machine: on 2 cores any other load distorts the ratio.
 
 Measured on the project's 2-core machine (2026-11-21, idle):
-  synthetic, 100,000 commits: git log --numstat 11.36 s, ingest 9.34 s (ratio 0.82),
-      peak RSS 336 MiB, no-change re-run 0.58 s (whole CLI process; the sync step itself 8 ms)
+  synthetic, 100,000 commits: git log --numstat 10.84 s, ingest 10.09 s (ratio 0.93),
+      peak RSS 336 MiB, no-change re-run 1.93 s (whole CLI process; the git step itself 22 ms).
+      Since `sync` publishes a new database built from the shards (issue 5); before, writing the
+      published file in place: ingest 9.34 s (0.82), no-change re-run 0.58 s
   git/git, 81,966 commits:    git log --numstat 23.76 s, ingest 18.69 s (ratio 0.79), peak 328 MiB
   pytest, 17,666 commits:     git log --numstat 4.20 s, ingest 3.58 s (ratio 0.85), peak 216 MiB
   (before work was split into queued chunks, equal halves gave git/git a ratio of 1.04: its recent
