@@ -414,6 +414,58 @@ def metrics(
     )
 
 
+@main.command(help="Render the report: report.html (self-contained), summary.md and csv/ (see README).")
+@_db_option
+@_config_option
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), help="Folder (default [reports].output_dir)."
+)
+@click.option("--team", metavar="NAME", help="Only the members of this [teams] entry.")
+@click.option(
+    "--as-of", metavar="DATE", help="Another date than the metrics were computed for (recomputed on a copy)."
+)
+@click.option("--pseudonymize", is_flag=True, help="Stable pseudonyms instead of names, logins and emails.")
+def report(
+    db: Path | None,
+    config: Path | None,
+    out: Path | None,
+    team: str | None,
+    as_of: str | None,
+    pseudonymize: bool,
+) -> None:
+    from pipeline.nightly import metric_settings_for
+    from pipeline.teams import team_contributor_ids
+    from reports import ReportOptions, api_url_to_web_url, render_reports
+
+    try:
+        settings = load_settings(config)
+        db_path = db or settings.db_path
+        members: tuple[str, ...] | None = None
+        if team is not None:
+            with connect(db_path, read_only=True) as con:
+                members, unmatched = team_contributor_ids(con, settings, team)
+            for member in unmatched:
+                _say("warning", "yellow", f"team {team}: {member} matches no identity in {db_path}")
+        options = ReportOptions(
+            web_url=settings.reports.web_url or api_url_to_web_url(settings.github.url),
+            team=team,
+            contributor_ids=members,
+            pseudonymize=pseudonymize or settings.reports.pseudonymize,
+            as_of=metric_settings_for(settings, as_of).as_of_date if as_of else None,
+            settings=settings,
+        )
+        result = render_reports(db_path, out or settings.reports.output_dir, options)
+    except PerftrustError as exc:
+        _fail(exc)
+        return
+    console.print(
+        f"report for {result.count_contributors:,} people in {result.seconds:.2f} s: {result.html_path}, "
+        f"{result.markdown_path}, {result.csv_dir}/",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @main.command(help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5".')
 @_db_option
 @click.option(

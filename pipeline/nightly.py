@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import time
 import uuid
@@ -390,16 +391,25 @@ def build_and_publish(
 
 
 def render_report(db_path: Path, settings: Settings, as_of: str | None = None) -> Path:
-    """The HTML report (plus Markdown and CSV) of a published database, into [reports].output_dir."""
+    """The report of a published database into [reports].output_dir (HTML, Markdown, CSV), and one
+    per configured team into output_dir/team-<name>/."""
+    from pipeline.teams import team_contributor_ids
     from reports import ReportOptions, api_url_to_web_url, render_reports
 
-    options = ReportOptions(
+    base = ReportOptions(
         web_url=settings.reports.web_url or api_url_to_web_url(settings.github.url),
         pseudonymize=settings.reports.pseudonymize,
         as_of=None if as_of is None else metric_settings_for(settings, as_of).as_of_date,
         settings=settings,
     )
-    return render_reports(db_path, settings.reports.output_dir, options).html_path
+    html_path = render_reports(db_path, settings.reports.output_dir, base).html_path
+    for team in sorted(settings.teams):
+        with contextlib.closing(connect(db_path, read_only=True)) as con:
+            members, _unmatched = team_contributor_ids(con, settings, team)
+        if members:
+            folder = settings.reports.output_dir / ("team-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", team))
+            render_reports(db_path, folder, replace(base, team=team, contributor_ids=members))
+    return html_path
 
 
 def recompute_metrics(

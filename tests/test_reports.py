@@ -24,7 +24,7 @@ from pipeline.errors import PerftrustError
 from pipeline.metrics.common import MetricSettings, pseudonym
 from pipeline.metrics.run import compute_metrics
 from reports import ReportOptions, ReportResult, api_url_to_web_url, render_reports
-from reports.csv_export import export_tables
+from reports.csv_export import export_tables, write_csvs
 from reports.markdown import md
 from tests.support.report_checks import compare_figures, figures_from_html
 from tests.support.report_db import (
@@ -48,6 +48,7 @@ METRIC_CSVS = {
     "metric_follow_through",
     "metric_help_seeking",
     "metric_ownership",
+    "metric_runs",  # what they were computed with
 }
 
 
@@ -160,7 +161,7 @@ def test_rates_show_n_and_interval_or_not_enough_data(report: ReportResult) -> N
     assert figure
     block = figure.group(0)
     assert 'data-value="0.8"' in block and 'data-n="5"' in block and ">80%<" in block
-    assert '<svg class="interval"' in block and "95% interval 38%–96%" in block
+    assert '<svg class="interval"' in block and "95% interval 38%\N{EN DASH}96%" in block
     assert "4 on time · 1 late · 0 overdue" in block
 
 
@@ -314,11 +315,12 @@ def test_pseudonymize_hides_every_name_email_and_login(small_db: Path, tmp_path:
     for name, text in outputs.items():
         for value in sensitive:
             shown = html.escape(value, quote=False) if name.endswith(".html") else value
-            assert shown not in text, (name, value)
+            # As a whole word: a login such as "zed" may sit inside an ordinary word.
+            assert not re.search(rf"(?<!\w){re.escape(shown)}(?!\w)", text), (name, value)
         for login in PEOPLE:  # as a word anywhere (in keys, URLs, text), any case
             assert not re.search(rf"\b{login}\b", text, re.I), (name, login)
     page = outputs["report.html"]
-    assert pseudonym("github:alice") in page and "names replaced by pseudonyms" in page
+    assert str(pseudonym("github:alice")) in page and "names replaced by pseudonyms" in page
     # The same pseudonyms `perftrust metrics --pseudonymize` writes.
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(small_db, copy)
@@ -368,7 +370,7 @@ def test_another_as_of_is_computed_on_a_copy(small_db: Path, tmp_path: Path) -> 
     result = render_reports(small_db, tmp_path, ReportOptions(as_of=date(2024, 6, 20)))
     assert _digest(small_db) == before  # the given database is never written
     page = _html(result)
-    assert 'data-as-of="2024-06-20"' in page and "window 2024-03-23 – 2024-06-20 (90 days)" in page
+    assert 'data-as-of="2024-06-20"' in page and "window 2024-03-23 \N{EN DASH} 2024-06-20 (90 days)" in page
     attention = _attention(page)
     assert attention[(1, "alice")] == ("overdue", 10)
     assert (2, "alice") not in attention  # due 2024-07-03: 13 days out on 2024-06-20
@@ -381,6 +383,15 @@ def test_minimum_n_comes_from_the_tables_when_the_settings_disagree(small_db: Pa
     settings = Settings(metrics=MetricsConfig(min_n=3))  # the tables were computed with 5
     result = render_reports(small_db, tmp_path, ReportOptions(settings=settings))
     assert "not enough data (n=3, minimum 5)" in _html(result)
+    # A database from before metric_runs: as-of, window and minimum n are read off the tables.
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(small_db, old)
+    with closing(connect(old)) as writer:
+        writer.execute("DROP TABLE metric_runs")
+    before_runs = render_reports(old, tmp_path / "old", ReportOptions(settings=settings))
+    page = _html(before_runs)
+    assert 'data-as-of="2024-06-30"' in page and "(90 days)" in page
+    assert "not enough data (n=3, minimum 5)" in page
     recomputed = render_reports(
         small_db, tmp_path / "b", ReportOptions(settings=settings, as_of=date(2024, 6, 29))
     )
@@ -393,15 +404,12 @@ def test_a_failed_render_leaves_the_previous_report_and_no_temporary_files(
 ) -> None:
     first = render_reports(small_db, tmp_path, ReportOptions())
     html_before, csv_before = _digest(first.html_path), _digest(first.csv_dir / "fct_credits.csv")
-    import reports.render
-
-    real = reports.render.write_csvs
 
     def half_then_fail(*args: Any) -> None:
-        real(*args)
+        write_csvs(*args)  # every CSV written under its temporary name, then the failure
         raise OSError("disk full")
 
-    monkeypatch.setattr(reports.render, "write_csvs", half_then_fail)
+    monkeypatch.setattr("reports.render.write_csvs", half_then_fail)
     with pytest.raises(OSError, match="disk full"):
         render_reports(small_db, tmp_path, ReportOptions(team="Other"))
     assert (
@@ -434,3 +442,20 @@ def test_bad_input_names_the_fix(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(PerftrustError, match="not a folder"):
         render_reports(synced_only, tmp_path / "file", ReportOptions())
+
+
+def test_tables_written_pseudonymized_stay_pseudonymized(small_db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "pseudonymized.duckdb"
+    shutil.copyfile(small_db, copy)
+    writer = connect(copy)
+    compute_metrics(writer, MetricSettings(as_of=AS_OF, pseudonymize=True))
+    writer.close()
+    result = render_reports(copy, tmp_path / "report", ReportOptions())  # not asked, but the tables are
+    page = _html(result)
+    assert "names replaced by pseudonyms" in page and str(pseudonym("github:dave")) in page
+    texts = [page, result.markdown_path.read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in result.csv_dir.iterdir()]
+    for text in texts:
+        for login in PEOPLE:
+            assert not re.search(rf"\b{login}\b", text, re.I), login
+    assert _attention(page).keys() == {(n, str(pseudonym(login))) for n, login in EXPECTED_ATTENTION}

@@ -80,7 +80,9 @@ def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
         log.close()
 
 
-def test_a_scheduled_nightly_run_completes_and_lands_data(tmp_path: Path, prefect_server: dict[str, str]) -> None:
+def test_a_scheduled_nightly_run_completes_and_lands_data(
+    tmp_path: Path, prefect_server: dict[str, str]
+) -> None:
     grow_history(tmp_path / "repo", 25)
     config = tmp_path / "perftrust.toml"
     config.write_text(
@@ -115,12 +117,16 @@ def test_a_scheduled_nightly_run_completes_and_lands_data(tmp_path: Path, prefec
         # The run Prefect records is the scheduled one of our deployment, and it completed.
         import json
 
-        with urllib.request.urlopen(f"{prefect_server['PREFECT_API_URL']}/flow_runs/{flow_run_id}") as response:
+        with urllib.request.urlopen(
+            f"{prefect_server['PREFECT_API_URL']}/flow_runs/{flow_run_id}"
+        ) as response:
             flow_run = json.load(response)
         deadline = time.monotonic() + 60
         while flow_run["state_type"] != "COMPLETED" and time.monotonic() < deadline:
             time.sleep(1)
-            with urllib.request.urlopen(f"{prefect_server['PREFECT_API_URL']}/flow_runs/{flow_run_id}") as response:
+            with urllib.request.urlopen(
+                f"{prefect_server['PREFECT_API_URL']}/flow_runs/{flow_run_id}"
+            ) as response:
                 flow_run = json.load(response)
         assert flow_run["state_type"] == "COMPLETED"
         assert flow_run["deployment_id"] and flow_run["auto_scheduled"]

@@ -1,0 +1,124 @@
+"""The HTML report: one self-contained file from a Jinja2 template that escapes everything by default."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from pipeline import __version__
+from reports import svg
+from reports.data import DUE_SOON_DAYS, STRIP_WEEKS, Figure, MeasureOverview, Person, Report
+from reports.measures import Measure
+
+TEMPLATES = Path(__file__).parent / "templates"
+CREDIT_KINDS = {
+    "coauthor": "co-author credits",
+    "review_credit": "review credits",
+    "other_credit": "other credits",
+    "review": "reviews",
+}
+
+
+@cache
+def environment() -> jinja2.Environment:
+    # autoescape=True for every template: repository text can only ever be shown as text.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = pct
+    env.filters["repr_float"] = lambda v: repr(float(v))
+    env.filters["when"] = lambda v: "" if v is None else f"{v:%Y-%m-%d %H:%M}"
+    env.filters["count"] = lambda v: "" if v is None else f"{int(v):,}"
+    return env
+
+
+def pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.0f}%"
+
+
+def value_text(f: Figure) -> str:
+    """The value as a reader sees it; the exact value is in the element's data-value attribute."""
+    if f.value is None:
+        return ""
+    m = f.measure
+    if m.kind == "rate":
+        return pct(f.value)
+    if m.kind == "count":
+        return f"{f.value:,.0f}{m.unit}"
+    if m.kind == "number":
+        return f"{f.value:.2f}{m.unit}"
+    return (f"{f.value:,.0f}" if abs(f.value) >= 100 else f"{f.value:,.1f}") + m.unit
+
+
+def label_for(f: Figure) -> str:
+    if f.value is None:
+        return f"{f.measure.label}: not enough data (n={f.n})"
+    interval = ""
+    if f.lower is not None and f.upper is not None:
+        interval = f", 95% interval {pct(f.lower)} to {pct(f.upper)}"
+    return f"{f.measure.label}: {value_text(f)}{interval}, n={f.n}"
+
+
+def _scale(measure: Measure, values: list[float]) -> svg.Scale:
+    if measure.kind == "rate":
+        return svg.Scale(0.0, 1.0, True)
+    high = max(values, default=1.0)
+    return svg.Scale(0.0, high if high > 0 else 1.0, False, measure.unit, integer=measure.kind == "count")
+
+
+def render_html(report: Report) -> str:
+    scope = report.scope
+    title = "Performance-trust signals · " + (scope.team or "all contributors") + f" · as of {scope.as_of}"
+
+    def distribution(mo: MeasureOverview, width: float = 280) -> Markup:
+        label = f"Spread across the team: {mo.measure.label} ({len(mo.values)} people)"
+        return svg.dot_plot(mo.values, _scale(mo.measure, mo.values), label, width)
+
+    def trend(mo: MeasureOverview) -> Markup:
+        points = [svg.TrendPoint(t.month, t.value, t.lower, t.upper, t.n) for t in mo.trend]
+        return svg.trend_chart(points, f"Month by month: {mo.measure.label}")
+
+    def strip(p: Person) -> Markup:
+        cells = [svg.WeekCell(start, days, detail) for start, days, detail in p.weeks]
+        return svg.activity_strip(cells, f"Active days per week, {p.name}")
+
+    def matrix() -> Markup:
+        index = {name: i for i, name in enumerate(report.credit_names)}
+        cells = []
+        for e in report.credit_edges:
+            kinds = ", ".join(f"{count} {CREDIT_KINDS[kind]}" for kind, count in sorted(e.counts.items()))
+            detail = f"{e.giver} → {e.receiver}: {e.total} ({kinds})"
+            cells.append(svg.MatrixCell(index[e.giver], index[e.receiver], e.total, detail))
+        return svg.credit_matrix(report.credit_names, cells, "Credit network: rows give, columns receive")
+
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        title=title,
+        scope=scope,
+        people=report.people,
+        overview=report.overview,
+        attention=report.attention,
+        credit_edges=report.credit_edges,
+        quality=report.quality,
+        trend_months=report.trend_months,
+        due_soon_days=DUE_SOON_DAYS,
+        strip_weeks=STRIP_WEEKS,
+        generated_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        version=__version__,
+        value_text=value_text,
+        label_for=label_for,
+        interval_bar=svg.interval_bar,
+        count_bars=svg.count_bars,
+        distribution=distribution,
+        trend=trend,
+        strip=strip,
+        matrix=matrix,
+    )
