@@ -113,6 +113,19 @@ def test_rerun_is_identical_and_pseudonymize_hides_people(
         con.execute("SELECT * FROM metric_follow_through").fetchall()
     )
     assert not any(f"'{login}'" in dump or f"github:{login}'" in dump for login in logins)
+    # Nor inside keys (github:commitment:owner/name#N/login), and never pseudonymized twice: the
+    # families that read fct_commitments see the same pseudonyms as fct_commitments.
+    keys = str(con.execute("SELECT commitment_key FROM fct_commitments").fetchall()) + str(
+        con.execute("SELECT evidence_keys FROM metric_expectations").fetchall()
+    )
+    assert not any(f"/{login}'" in keys for login in logins)
+    assert "/person-" in keys
+    assert {
+        r[0]
+        for r in con.execute(
+            "SELECT contributor_id FROM metric_expectations WHERE contributor_id IS NOT NULL"
+        ).fetchall()
+    } <= {r[0] for r in con.execute("SELECT contributor_id FROM fct_commitments").fetchall()}
     people = {
         r[0] for r in con.execute("SELECT DISTINCT contributor_id FROM metric_follow_through").fetchall()
     }

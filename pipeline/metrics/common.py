@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -173,23 +174,46 @@ def human_contributors(con: duckdb.DuckDBPyConnection, settings: MetricSettings)
     )
 
 
+_PSEUDONYM = re.compile(r"^[a-z]+-[0-9a-f]{10}$")
+_COMMITMENT_KEY = re.compile(r"^(github:commitment:.*#[0-9]+/)(.+)$")
+
+
 def pseudonym(value: str | None, kind: str = "person") -> str | None:
+    """A stable pseudonym; one already (a table computed from pseudonymized tables) is kept as is."""
     if value is None:
         return None
+    if _PSEUDONYM.match(value):
+        return value
     return f"{kind}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:10]}"
 
 
+def pseudonymized_key(key: str) -> str:
+    """github:commitment:owner/name#N/login names its assignee: the login becomes the pseudonym."""
+    match = _COMMITMENT_KEY.match(key)
+    return f"{match.group(1)}{pseudonym(match.group(2))}" if match else key
+
+
 def _pseudonymized(frame: pl.DataFrame) -> pl.DataFrame:
-    """Stable pseudonyms for every column that names a person (ids, logins, names, emails)."""
+    """Stable pseudonyms for every column that names a person (ids, logins, names, emails), and for
+    the login inside commitment keys (commitment_key, evidence_keys)."""
     personal = [
         c
         for c in frame.columns
         if c == "contributor_id" or c.endswith(("_contributor_id", "_login", "_name", "_email"))
     ]
+    keys = [c for c in frame.columns if c == "commitment_key" and frame.schema[c] == pl.String]
+    key_lists = [c for c in frame.columns if c == "evidence_keys" and frame.schema[c] == pl.List(pl.String)]
     return frame.with_columns(
-        pl.col(c).map_elements(pseudonym, return_dtype=pl.String)
-        for c in personal
-        if frame.schema[c] == pl.String
+        *(
+            pl.col(c).map_elements(pseudonym, return_dtype=pl.String)
+            for c in personal
+            if frame.schema[c] == pl.String
+        ),
+        *(pl.col(c).map_elements(pseudonymized_key, return_dtype=pl.String) for c in keys),
+        *(
+            pl.col(c).list.eval(pl.element().map_elements(pseudonymized_key, return_dtype=pl.String))
+            for c in key_lists
+        ),
     )
 
 
