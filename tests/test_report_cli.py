@@ -32,7 +32,9 @@ def published(tmp_path: Path) -> Path:
 
 def test_report_for_a_team_and_for_everyone(published: Path) -> None:
     out = published.parent / "team-report"
-    result = CliRunner().invoke(main, ["report", "--config", str(published), "--team", "core", "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["report", "--config", str(published), "--team", "core", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "report for 3 people" in result.output  # dev1, dev2 (any case), Dev Three by alias
     assert "nobody@example.org matches no identity" in result.output
