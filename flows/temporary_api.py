@@ -106,6 +106,18 @@ def _drain_prefect() -> None:
             worker.drain_all(timeout=10)
 
 
+def check_configured_api(url: str, timeout: float = 10.0) -> None:
+    """PREFECT_API_URL set by the user: fail early and clearly if nothing answers there."""
+    try:
+        wait_until_ready(url.rstrip("/"), timeout)
+    except PerftrustError:
+        raise PerftrustError(
+            f"PREFECT_API_URL is set to {url}, but no Prefect API answers there",
+            "start it (`prefect server start`), or unset PREFECT_API_URL to let `perftrust run` start a "
+            "temporary one, or use `perftrust run --engine plain`",
+        ) from None
+
+
 def wait_until_ready(url: str, startup_timeout: float = 90.0) -> None:
     """Block until the API answers its health check (it boots while the caller imports)."""
     deadline = time.monotonic() + startup_timeout

@@ -144,7 +144,10 @@ def _run(
     try:
         settings = request.settings()
         if engine == "prefect":
-            from flows.temporary_api import temporary_api, wait_until_ready
+            from flows.temporary_api import check_configured_api, temporary_api, wait_until_ready
+
+            if os.environ.get("PREFECT_API_URL"):
+                check_configured_api(os.environ["PREFECT_API_URL"])
 
             with temporary_api() as url:  # it boots while the flow module imports
                 from flows.nightly import nightly

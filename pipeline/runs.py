@@ -80,15 +80,17 @@ def finish_run(
         status = "partial"
     else:
         status = "succeeded"
+    now = utc_now()
     remaining = [
         s.details["rate_limit_remaining"] for s in steps if s.details.get("rate_limit_remaining") is not None
     ]
     con.execute(
         """UPDATE pipeline_runs SET finished_at = ?, status = ?, count_steps = ?, count_failed_steps = ?,
            count_rows_added = ?, error_message = ?, count_api_requests = ?, count_not_modified = ?,
-           rate_limit_remaining = ? WHERE run_id = ?""",
+           rate_limit_remaining = ?, duration_seconds = date_diff('millisecond', started_at, ?) / 1000.0
+           WHERE run_id = ?""",
         [
-            utc_now(),
+            now,
             status,
             len(steps),
             failed,
@@ -97,6 +99,7 @@ def finish_run(
             sum(s.count_api_requests for s in steps),
             sum(s.count_not_modified for s in steps),
             remaining[-1] if remaining else None,
+            now,
             run_id,
         ],
     )

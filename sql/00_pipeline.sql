@@ -17,6 +17,7 @@ ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS count_api_requests BIGINT;
 ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS count_not_modified BIGINT;
 ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS rate_limit_remaining BIGINT;
 ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS flow_run_id VARCHAR;
+ALTER TABLE pipeline_runs ADD COLUMN IF NOT EXISTS duration_seconds DOUBLE;
 COMMENT ON TABLE pipeline_runs IS 'One row per published perftrust run (sync, metrics, run), the history carried from database to database. A run that was killed or failed before publishing left the published database untouched and is not here (its error was printed, and is in the Prefect UI for flow runs).';
 COMMENT ON COLUMN pipeline_runs.run_id IS 'Unique id of the run (UUID); every raw row carries the run_id that loaded it.';
 COMMENT ON COLUMN pipeline_runs.command IS 'The CLI command or flow that started the run, e.g. sync or run.';
@@ -30,6 +31,7 @@ COMMENT ON COLUMN pipeline_runs.count_rows_added IS 'Raw rows added by all steps
 COMMENT ON COLUMN pipeline_runs.error_message IS 'Why the run failed as a whole, if it did.';
 COMMENT ON COLUMN pipeline_runs.count_api_requests IS 'GitHub API requests made by all steps (per step: pipeline_run_steps).';
 COMMENT ON COLUMN pipeline_runs.count_not_modified IS 'Of those, answered 304 Not Modified (free: GitHub does not count them against the quota).';
+COMMENT ON COLUMN pipeline_runs.duration_seconds IS 'Wall time of the run up to its publishing, in seconds (per step: pipeline_run_steps.duration_seconds).';
 COMMENT ON COLUMN pipeline_runs.flow_run_id IS 'Prefect flow run id when the run was the nightly flow (see it in the Prefect UI); NULL for runs without Prefect.';
 COMMENT ON COLUMN pipeline_runs.rate_limit_remaining IS 'GitHub quota left at the end of the run (X-RateLimit-Remaining), if GitHub was asked.';
 

@@ -540,3 +540,15 @@ def test_killing_a_real_nightly_run_leaves_no_server_and_the_next_run_completes(
     assert _query(settings.db_path, "SELECT count(*), count(DISTINCT sha) FROM raw_git__commits") == [
         (40_100, 40_100)
     ]
+
+
+def test_each_run_records_its_duration(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    grow_history(repo, 5)
+    settings = _settings(tmp_path, repo)
+    _run(settings)
+    ((seconds, span),) = _query(
+        settings.db_path,
+        "SELECT duration_seconds, date_diff('millisecond', started_at, finished_at) / 1000.0 FROM pipeline_runs",
+    )
+    assert 0 < seconds == pytest.approx(span, abs=0.01) and seconds < 60

@@ -148,3 +148,30 @@ def test_serve_without_a_prefect_server_says_how_to_start_one(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert "PREFECT_API_URL is not set" in result.stderr and "prefect server start" in result.stderr
+
+
+def test_run_with_an_unreachable_prefect_api_says_what_to_do(tmp_path: Path) -> None:
+    grow_history(tmp_path / "repo", 3)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline.cli",
+                "run",
+                "--repo",
+                str(tmp_path / "repo"),
+                "--db",
+                str(tmp_path / "p.duckdb"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 2, result.stderr
+    assert "no Prefect API answers there" in result.stderr and "--engine plain" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "p.duckdb").exists()
