@@ -169,17 +169,30 @@ def plan_units(
 ) -> tuple[list[RepositoryUnit], list[StepResult]]:
     """Pair local clones with GitHub repositories by key (owner/name from the clone's GitHub remote)."""
     units: dict[str, RepositoryUnit] = {}
+    duplicates: list[StepResult] = []
     for repository in repositories:
         try:
             key = open_repo(repository.spec).key
         except PerftrustError:
             # The sync step reports the problem with the fix; the unit still gets a step row.
             key = repository.spec.name or repository.spec.path.name or str(repository.spec.path)
-        units.setdefault(key.casefold(), RepositoryUnit(key, git=repository))
-    planning: list[StepResult] = []
+        if key.casefold() in units:
+            other = units[key.casefold()].git
+            duplicate = _failed(
+                "git_sync",
+                str(repository.spec.path),
+                f"{repository.spec.path} and {other.spec.path if other else key} are both the repository "
+                f"{key}: only the first is synced; give one another key with NAME=PATH (or name = in "
+                "[[repositories]]) if they are different repositories",
+            )
+            duplicates.append(duplicate)
+            continue
+        units[key.casefold()] = RepositoryUnit(key, git=repository)
+    planning: list[StepResult] = list(duplicates)
     names = list(github_repositories)
     if organizations:
-        names, planning = expand_organizations(github_client_for(settings), names, list(organizations))
+        names, listing = expand_organizations(github_client_for(settings), names, list(organizations))
+        planning.extend(listing)
     for name in names:
         unit = units.get(name.casefold())
         units[name.casefold()] = (

@@ -552,3 +552,17 @@ def test_each_run_records_its_duration(tmp_path: Path) -> None:
         "SELECT duration_seconds, date_diff('millisecond', started_at, finished_at) / 1000.0 FROM pipeline_runs",
     )
     assert 0 < seconds == pytest.approx(span, abs=0.01) and seconds < 60
+
+
+def test_two_clones_with_the_same_key_are_reported_not_silently_merged(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "app", tmp_path / "b" / "app"
+    grow_history(first, 4)
+    grow_history(second, 6)
+    settings = _settings(tmp_path, first, second)
+    outcome = _run(settings)
+    assert outcome.status == "partial"
+    (failed,) = [s for s in outcome.steps if s.status == "failed"]
+    assert "are both the repository app" in (failed.error_message or "") and "NAME=PATH" in (
+        failed.error_message or ""
+    )
+    assert _query(settings.db_path, "SELECT count(*) FROM raw_git__commits") == [(4,)]
