@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -298,42 +297,15 @@ _wait_option = click.option(
 )
 @click.option("--no-report", is_flag=True, help="Skip rendering the report.")
 @_wait_option
-def run(
-    db: Path | None,
-    config: Path | None,
-    repos: tuple[str, ...],
-    all_branches: bool,
-    branch: str | None,
-    github_repos: tuple[str, ...],
-    github_orgs: tuple[str, ...],
-    github_url: str | None,
-    as_of: str | None,
-    engine: str,
-    task_runner: str | None,
-    no_report: bool,
-    wait_seconds: float,
-) -> None:
-    request = _request("run", db, config, repos, all_branches, branch, github_repos, github_orgs, github_url)
-    request = replace(request, as_of=as_of, wait_seconds=wait_seconds)
-    _run(request, engine, task_runner, report=not no_report)
+def run(engine: str, task_runner: str | None, no_report: bool, **source: Any) -> None:
+    _run(_request("run", **source), engine, task_runner, report=not no_report)
 
 
 @main.command(help="Load new git history and GitHub activity (incremental) and publish a new database.")
 @_sync_options
 @_wait_option
-def sync(
-    db: Path | None,
-    config: Path | None,
-    repos: tuple[str, ...],
-    all_branches: bool,
-    branch: str | None,
-    github_repos: tuple[str, ...],
-    github_orgs: tuple[str, ...],
-    github_url: str | None,
-    wait_seconds: float,
-) -> None:
-    request = _request("sync", db, config, repos, all_branches, branch, github_repos, github_orgs, github_url)
-    _run(replace(request, wait_seconds=wait_seconds), engine="plain", report=False)
+def sync(**source: Any) -> None:
+    _run(_request("sync", **source), engine="plain", report=False)
 
 
 def _request(
@@ -346,7 +318,10 @@ def _request(
     github_repos: tuple[str, ...],
     github_orgs: tuple[str, ...],
     github_url: str | None,
+    wait_seconds: float,
+    as_of: str | None = None,
 ) -> RunRequest:
+    """The options run and sync share, as one request."""
     return RunRequest(
         command=command,
         config_path=str(config) if config else None,
@@ -356,6 +331,8 @@ def _request(
         github_repos=github_repos,
         github_orgs=github_orgs,
         github_url=github_url,
+        as_of=as_of,
+        wait_seconds=wait_seconds,
     )
 
 

@@ -36,7 +36,7 @@ from pipeline.errors import ConfigError, PerftrustError
 from pipeline.git_repo import RepoSpec, open_repo
 from pipeline.git_sync import Progress
 from pipeline.identities import rebuild_identities
-from pipeline.runs import StepResult, finish_run, record_step, utc_now
+from pipeline.runs import StepResult, finish_run, record_step, start_run, utc_now
 from pipeline.store import (
     DERIVED_TABLES,
     HISTORY_TABLES,
@@ -268,23 +268,12 @@ def assemble(
                 copy_tables(con, shard, SHARD_TABLES)
         if store.db_path.exists():
             copy_tables(con, store.db_path, HISTORY_TABLES + (DERIVED_TABLES if keep_metrics else ()))
-        con.execute(
-            """INSERT OR REPLACE INTO pipeline_runs (run_id, command, started_at, status, perftrust_version,
-                                                     flow_run_id)
-               VALUES (?, ?, ?, 'running', ?, ?)""",
-            [plan.run_id, plan.command, plan.started_at, _version(), plan.flow_run_id],
-        )
+        start_run(con, plan.command, plan.run_id, plan.started_at, plan.flow_run_id)
         for step in [*plan.steps, *steps]:
             record_step(con, plan.run_id, step)
         count_identities, count_contributors = rebuild_identities(con, settings)
         con.execute("CHECKPOINT")
     return build, count_identities, count_contributors
-
-
-def _version() -> str:
-    from pipeline import __version__
-
-    return __version__
 
 
 def compute(build: Path, metric_settings: MetricSettings) -> dict[str, int]:
@@ -444,11 +433,7 @@ def recompute_metrics(
         with writing(build):
             shutil.copyfile(store.db_path, build)
         with writing(build), contextlib.closing(connect(build)) as con:
-            con.execute(
-                """INSERT INTO pipeline_runs (run_id, command, started_at, status, perftrust_version)
-                   VALUES (?, 'metrics', ?, 'running', ?)""",
-                [plan.run_id, plan.started_at, _version()],
-            )
+            start_run(con, "metrics", plan.run_id, plan.started_at)
         seconds["copy"] = time.perf_counter() - clock
         clock = time.perf_counter()
         written = compute(build, metric_settings)

@@ -38,11 +38,20 @@ class StepResult:
     transient: bool = False  # failed in a way a retry may fix; not stored
 
 
-def start_run(con: duckdb.DuckDBPyConnection, command: str) -> str:
-    run_id = str(uuid.uuid4())
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    command: str,
+    run_id: str | None = None,
+    started_at: datetime | None = None,
+    flow_run_id: str | None = None,
+) -> str:
+    """A pipeline_runs row with status running; run_id and started_at are given when the run began
+    before this database existed (the nightly build)."""
+    run_id = run_id or str(uuid.uuid4())
     con.execute(
-        "INSERT INTO pipeline_runs (run_id, command, started_at, status, perftrust_version) VALUES (?, ?, ?, ?, ?)",
-        [run_id, command, utc_now(), "running", __version__],
+        """INSERT INTO pipeline_runs (run_id, command, started_at, status, perftrust_version, flow_run_id)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        [run_id, command, started_at or utc_now(), "running", __version__, flow_run_id],
     )
     return run_id
 
