@@ -71,14 +71,16 @@ def github_sync(store: Store, unit: plain.RepositoryUnit, run_id: str, settings:
 
 @task(name="assemble", cache_policy=NO_CACHE)
 def assemble(
-    store: Store, plan: plain.RunPlan, steps: list[StepResult], settings: Settings, keep_metrics: bool
-) -> tuple[Path, int, int]:
-    return plain.assemble(store, plan, steps, settings, keep_metrics)
+    store: Store, plan: plain.RunPlan, steps: list[StepResult], settings: Settings
+) -> plain.Assembled:
+    return plain.assemble(store, plan, steps, settings)
 
 
 @task(name="metrics", cache_policy=NO_CACHE)
-def metrics(build: Path, settings: Settings, as_of: str | None) -> dict[str, int]:
-    return plain.compute(build, plain.metric_settings_for(settings, as_of))
+def metrics(
+    assembled: plain.Assembled, settings: Settings, as_of: str | None, carry_metric_settings: bool
+) -> dict[str, int]:
+    return plain.update_metrics(assembled, settings, as_of, carry_metric_settings)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -213,12 +215,16 @@ def nightly(
     github_orgs: list[str] | None = None,
     github_url: str | None = None,
     as_of: str | None = None,
-    compute_metrics: bool = True,
+    metric_settings_from_config: bool = True,
     render_report: bool = True,
     task_runner: str | None = None,
     wait_seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """Sync every repository, build and publish a new database, render the report."""
+    """Sync every repository, build and publish a new database, render the report.
+
+    The metric tables are recomputed whenever what they describe changed: with the configured
+    settings (metric_settings_from_config, `perftrust run`), or with the settings they were last
+    computed with (`perftrust sync`). A run in which no source could be synced publishes nothing."""
     request = plain.RunRequest(
         command=command,
         config_path=config_path,
@@ -245,21 +251,23 @@ def nightly(
         clock = time.perf_counter()
         steps = sync_repositories.with_options(task_runner=task_runner_for(settings))(store, plan, settings)
         seconds["sync"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        build, count_identities, count_contributors = assemble(
-            store, plan, steps, settings, keep_metrics=not compute_metrics
-        )
-        seconds["assemble"] = time.perf_counter() - clock
-        written: dict[str, int] = {}
-        if compute_metrics:
+        if plain.nothing_synced(plan, steps):
+            status, kept, written = plain.unpublished(plan, steps, seconds).status, None, {}
+            count_identities = count_contributors = None
+        else:
             clock = time.perf_counter()
-            written = metrics(build, settings, as_of)
+            assembled = assemble(store, plan, steps, settings)
+            seconds["assemble"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            written = metrics(assembled, settings, as_of, not metric_settings_from_config)
             seconds["metrics"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        status, kept = publish(store, build, plan, steps, settings)
-        seconds["publish"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            status, kept = publish(store, assembled.build, plan, steps, settings)
+            seconds["publish"] = time.perf_counter() - clock
+            count_identities, count_contributors = assembled.count_identities, assembled.count_contributors
+    published = not plain.nothing_synced(plan, steps)
     report_path = None
-    if render_report and compute_metrics:
+    if render_report and published:
         clock = time.perf_counter()
         report_path = report(store.db_path, settings, as_of)
         seconds["report"] = time.perf_counter() - clock
@@ -267,7 +275,7 @@ def nightly(
         "run_id": plan.run_id,
         "flow_run_id": plan.flow_run_id,
         "status": status,
-        "published": str(store.db_path),
+        "published": str(store.db_path) if published else None,
         "kept_previous": str(kept) if kept else None,
         "report": str(report_path) if report_path else None,
         "steps": [_step_dict(s) for s in [*plan.steps, *steps]],

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import __version__
-from pipeline.config import check_timezone, load_settings
+from pipeline.config import check_as_of, check_min_n, check_timezone, load_settings, parse_window
 from pipeline.db import connect
 from pipeline.errors import ConfigError, PerftrustError
 from pipeline.nightly import RunRequest
@@ -102,7 +102,12 @@ def _print_summary(
         for warning in step.warnings:
             _say("warning", "yellow", f"{step.repo}: {warning}")
         if step.error_message:
-            _say("failed", "bold red", f"{step.repo}: {step.error_message}")
+            kept = ""
+            if step.details.get("kept_last_good_data"):
+                kept = " [its data from the last good sync stays published]"
+            elif step.status == "failed" and "rows_published" in step.details:
+                kept = " [what it synced before it stopped is published]"
+            _say("failed", "bold red", f"{step.repo}: {step.error_message}{kept}")
     commits = sum(s.count_rows_added for s in steps if s.step == "git_sync")
     github = ""
     if any(s.step.startswith("github") for s in steps):
@@ -136,7 +141,7 @@ def _run(
     report: bool = True,
 ) -> None:
     """sync (no metrics) or run (sync, metrics, report): shards synced, a new database published."""
-    from pipeline.nightly import metric_settings_for, render_report, run_plain
+    from pipeline.nightly import render_report, run_plain
     from pipeline.store import Store
 
     started = time.perf_counter()
@@ -163,7 +168,7 @@ def _run(
                     github_orgs=list(request.github_orgs),
                     github_url=request.github_url,
                     as_of=request.as_of,
-                    compute_metrics=request.command == "run",
+                    metric_settings_from_config=request.command == "run",
                     render_report=report and request.command == "run",
                     task_runner=task_runner,
                     wait_seconds=request.wait_seconds,
@@ -171,17 +176,16 @@ def _run(
             steps = _steps_from_dicts(outcome["steps"])
             run_id, status, contributors = outcome["run_id"], outcome["status"], outcome["count_contributors"]
             report_path = outcome["report"]
+            published = Path(outcome["published"]) if outcome["published"] else None
         else:
-            metric_settings = (
-                metric_settings_for(settings, request.as_of) if request.command == "run" else None
-            )
             with _progress() as progress_for:
                 result = run_plain(
                     settings,
                     request.command,
                     Store.for_settings(settings),
-                    metric_settings,
-                    request.plan_kwargs(settings),
+                    request.as_of,
+                    carry_metric_settings=request.command != "run",
+                    plan_kwargs=request.plan_kwargs(settings),
                     wait_seconds=request.wait_seconds,
                     progress_for=progress_for,
                 )
@@ -191,19 +195,42 @@ def _run(
                 result.status,
                 result.count_contributors,
             )
+            published = result.published
             report_path = None
-            if report and request.command == "run":
+            if report and request.command == "run" and published is not None:
                 report_path = render_report(settings.db_path, settings, request.as_of)
     except PerftrustError as exc:
         _fail(exc)
         return
     _print_summary(
-        request.command, run_id, status, steps, contributors, time.perf_counter() - started, settings.db_path
+        request.command, run_id, status, steps, contributors, time.perf_counter() - started, published
     )
     if report_path:
         console.print(f"report {report_path}", highlight=False, soft_wrap=True)
+    if published is None:
+        _fail(
+            PerftrustError(
+                f"nothing was published: no source could be synced, so {settings.db_path} is unchanged",
+                "fix what the failures above name, then run again",
+            )
+        )
     if status != "succeeded":
         sys.exit(1)
+
+
+def _checked(check: Callable[[Any], object]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """An option callback: the value is checked as the command line is read (a bad one exits 2 with
+    the problem and the fix before anything runs) and passed on as given."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            try:
+                check(value)
+            except PerftrustError as exc:
+                _fail(exc)
+        return value
+
+    return callback
 
 
 _db_option = click.option(
@@ -281,7 +308,12 @@ _wait_option = click.option(
 
 @main.command(help="The nightly job: sync every configured source, compute the metrics, render the report.")
 @_sync_options
-@click.option("--as-of", metavar="DATE", help="Evaluate the metrics as of the end of this day (YYYY-MM-DD).")
+@click.option(
+    "--as-of",
+    metavar="DATE",
+    callback=_checked(check_as_of),
+    help="Evaluate the metrics as of the end of this day (YYYY-MM-DD, 1970-01-01 to 2999-12-31).",
+)
 @click.option(
     "--engine",
     type=click.Choice(["prefect", "plain"]),
@@ -338,15 +370,22 @@ def _request(
 
 _metric_options = [
     click.option(
-        "--as-of", metavar="DATE", help="Evaluate as of the end of this day (YYYY-MM-DD). Default: now."
+        "--as-of",
+        metavar="DATE",
+        callback=_checked(check_as_of),
+        help="Evaluate as of the end of this day (YYYY-MM-DD, 1970-01-01 to 2999-12-31). Default: now.",
     ),
     click.option(
         "--window",
         metavar="90d",
-        help="Trailing window, e.g. 90d or 12w (default from perftrust.toml, else 90d).",
+        callback=_checked(parse_window),
+        help="Trailing window, e.g. 90d or 12w, at most 3660 days (default from perftrust.toml, else 90d).",
     ),
     click.option(
-        "--min-n", type=int, help="Below this many cases a rate shows as not enough data (default 5)."
+        "--min-n",
+        type=int,
+        callback=_checked(check_min_n),
+        help="Below this many cases (1 or more) a rate shows as not enough data (default 5).",
     ),
     click.option("--timezone", metavar="ZONE", help="Time zone for dates, e.g. Europe/Berlin (default UTC)."),
     click.option(
@@ -402,7 +441,10 @@ def metrics(
 )
 @click.option("--team", metavar="NAME", help="Only the members of this [teams] entry.")
 @click.option(
-    "--as-of", metavar="DATE", help="Another date than the metrics were computed for (recomputed on a copy)."
+    "--as-of",
+    metavar="DATE",
+    callback=_checked(check_as_of),
+    help="Another date than the metrics were computed for (recomputed on a copy; YYYY-MM-DD).",
 )
 @click.option("--pseudonymize", is_flag=True, help="Stable pseudonyms instead of names, logins and emails.")
 def report(
@@ -446,18 +488,36 @@ def report(
     )
 
 
-@main.command(help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5".')
+@main.command(
+    help='Run a read-only SQL query, e.g. perftrust sql "SELECT * FROM fct_commits LIMIT 5". '
+    "Only SELECT (with WITH, FROM-first, VALUES, DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN of one run; "
+    "the query writes no file (the database, COPY, EXPORT), uses no network, attaches, installs or "
+    "loads nothing, cannot change settings and never spills to disk. It reads only the database unless "
+    "--allow-read names a folder or file."
+)
 @_db_option
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
+@click.option(
+    "--allow-read",
+    "allow_read",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="PATH",
+    help="Let the query read local files (read_csv, read_parquet, read_json, read_text, glob) under this "
+    "folder, or this one file; repeatable. Reading only: nothing is ever written there.",
+)
 @click.argument("query")
 @_config_option
-def sql(db: Path | None, fmt: str, query: str, config: Path | None) -> None:
+def sql(db: Path | None, fmt: str, allow_read: tuple[Path, ...], query: str, config: Path | None) -> None:
     import duckdb
 
+    from pipeline.db import check_read_only_query, connect_for_query, query_error
+
     try:
-        con = connect(db or load_settings(config).db_path, read_only=True)
+        check_read_only_query(query)
+        con = connect_for_query(db or load_settings(config).db_path, allow_read)
     except PerftrustError as exc:
         _fail(exc)
         return
@@ -468,13 +528,10 @@ def sql(db: Path | None, fmt: str, query: str, config: Path | None) -> None:
         columns = rel.columns
         rows = rel.fetchall()
     except duckdb.Error as exc:
-        _fail(
-            PerftrustError(
-                f"the query failed: {str(exc).splitlines()[0]}",
-                "check the SQL; tables are listed in sql/ and the README",
-            )
-        )
+        _fail(query_error(exc))
         return
+    finally:
+        con.close()
     out = sys.stdout
     if fmt == "csv":
         writer = csv.writer(out)

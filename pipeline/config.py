@@ -7,6 +7,7 @@ import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -190,10 +191,31 @@ def load_settings(path: Path | None) -> Settings:
     if not path.exists():
         raise ConfigError(f"the configuration file {path} does not exist", "create it, or leave out --config")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_config_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the line named above") from exc
     return settings_from_dict(data, path)
+
+
+def _config_text(path: Path) -> str:
+    """The file's text: TOML is UTF-8 (a leading byte-order mark, as Notepad writes, is allowed)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the configuration file {path}: {exc.strerror or exc}",
+            "pass --config with a readable perftrust.toml (or create ./perftrust.toml)",
+        ) from exc
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} is not valid UTF-8 "
+            "(TOML files must be UTF-8; this one was probably saved as Latin-1 or Windows-1252)",
+            f"save it as UTF-8 (in an editor: save with encoding UTF-8; or run "
+            f"`iconv -f latin1 -t utf-8 {path} > utf8.toml` and use that file)",
+        ) from exc
 
 
 def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
@@ -269,8 +291,8 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
     )
     metrics = data.get("metrics", {})
     metrics_config = MetricsConfig(
-        window_days=parse_window(metrics["window"]) if "window" in metrics else MetricsConfig.window_days,
-        min_n=metrics.get("min_n", MetricsConfig.min_n),
+        window_days=_window(metrics, source),
+        min_n=check_min_n(metrics.get("min_n", MetricsConfig.min_n), f"{source}: [metrics].min_n"),
         timezone=check_timezone(metrics.get("timezone", MetricsConfig.timezone)),
         review_response_hours=float(
             metrics.get("review_response_hours", MetricsConfig.review_response_hours)
@@ -401,12 +423,70 @@ def _nightly(table: dict[str, Any], source: Path) -> NightlyConfig:
     )
 
 
-def parse_window(text: str) -> int:
-    """'90d' / '12w' / '90' -> days."""
-    match = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text)
-    if not match or int(match.group(1)) < 1:
-        raise ConfigError(f"window {text!r} is not understood", "write it like 90d (days) or 12w (weeks)")
-    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+# The longest trailing window: about ten years (a longer one would reach back before 1970, where git
+# has no dates, for an as-of date near the lower limit; and far beyond what a signal is about).
+MAX_WINDOW_DAYS = 3660
+
+
+def parse_window(text: str, where: str = "--window") -> int:
+    """'90d' / '12w' / '90' -> days, 1 to MAX_WINDOW_DAYS (`where` names the setting in messages)."""
+    match = re.fullmatch(r"\s*([0-9]+)\s*([dw]?)\s*", text)
+    if not match:
+        raise ConfigError(
+            f"{where} {text!r} is not understood",
+            "write it like 90d (days) or 12w (weeks): a whole number of days or weeks, no other unit",
+        )
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    if not 1 <= days <= MAX_WINDOW_DAYS:
+        raise ConfigError(
+            f"{where} {text!r} is {days:,} days long: a window is 1 to {MAX_WINDOW_DAYS:,} days (about ten years)",
+            "write a window in that range, e.g. 90d or 12w (the default is 90d)",
+        )
+    return days
+
+
+def _window(metrics: dict[str, Any], source: Path) -> int:
+    if "window" not in metrics:
+        return MetricsConfig.window_days
+    return parse_window(metrics["window"], f"{source}: [metrics].window =")
+
+
+def check_min_n(value: int, where: str = "--min-n") -> int:
+    """The minimum sample size of a rate: 1 or more (with 0 a rate of no cases would be 0/0)."""
+    if isinstance(value, bool) or value < 1:
+        option = where.startswith("--")
+        given = f"{where} {value}" if option else f"{where} = {value}"
+        raise ConfigError(
+            f"{given} is not a minimum sample size: it must be 1 or more (below it a rate shows as not "
+            "enough data; with 0 a rate of no cases would be 0/0)",
+            "pass --min-n 1 or more, e.g. --min-n 5 (the default)"
+            if option
+            else "write min_n = 5 (the default) or another number from 1 in [metrics]",
+        )
+    return value
+
+
+# --as-of: from the start of git time (git has no dates before 1970) to a far but safe future (the
+# end of a day in any time zone, and the trailing window before it, stay valid dates everywhere).
+MIN_AS_OF = date(1970, 1, 1)
+MAX_AS_OF = date(2999, 12, 31)
+
+
+def check_as_of(text: str) -> date:
+    """'YYYY-MM-DD' -> the date, refused outside MIN_AS_OF .. MAX_AS_OF."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ConfigError(
+            f"--as-of {text!r} is not a date", "write it as YYYY-MM-DD, e.g. --as-of 2024-06-30"
+        ) from exc
+    if not MIN_AS_OF <= day <= MAX_AS_OF:
+        raise ConfigError(
+            f"--as-of {text} is outside the dates perftrust evaluates ({MIN_AS_OF} to {MAX_AS_OF}; "
+            "git records no dates before 1970)",
+            "pass a date in that range, e.g. --as-of 2024-06-30, or leave --as-of out for today",
+        )
+    return day
 
 
 def check_timezone(name: str) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 
 import duckdb
 
-from pipeline.errors import DatabaseError
+from pipeline.errors import DatabaseError, PerftrustError, disk_full, is_out_of_space
 
 DEFAULT_DB = Path("perftrust.duckdb")
 
@@ -35,6 +35,8 @@ def schema_scripts() -> tuple[tuple[str, str], ...]:
 
 def _translate(exc: duckdb.Error, path: Path) -> DatabaseError:
     text = str(exc)
+    if is_out_of_space(exc):
+        return disk_full(exc, path)
     if "Conflicting lock" in text or "Could not set lock" in text:
         pid = re.search(r"PID (\d+)", text)
         holder = f" (process {pid.group(1)})" if pid else ""
@@ -93,11 +95,150 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     return con
 
 
+# `perftrust sql`: what a query may do. The database is opened read-only; DuckDB itself then refuses
+# every file and network access (COPY TO, EXPORT, read_csv, glob, ATTACH, INSTALL, http(s)://),
+# loads no extension that is not built in, never spills to a temporary folder (temp_directory ''),
+# and lock_configuration makes SET, RESET and PRAGMA unable to undo any of it.
+QUERY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "temp_directory": "",
+    "python_enable_replacements": False,
+}
+# Statement types a read-only query may have (SELECT covers WITH, FROM-first, VALUES, DESCRIBE, SHOW,
+# SUMMARIZE). Checked before anything runs: with --allow-read, DuckDB's own guard lets COPY TO write
+# into the allowed folder, so COPY, EXPORT, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL, CREATE ... are
+# refused here by their type.
+QUERY_ALLOWED = "SELECT (with WITH, FROM-first, VALUES, DESCRIBE, SHOW, SUMMARIZE) and EXPLAIN of one"
+_READ_ONLY_FIX = (
+    "run a SELECT query; perftrust sql writes no file, uses no network and attaches, installs or "
+    "loads nothing (to keep a result: --format csv > FILE; to read local files: --allow-read DIR)"
+)
+_EXPLAIN = re.compile(r"\s*EXPLAIN\s*(?:ANALY[SZ]E\b|\([^()]*\))?(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _refused_statement(query: str) -> str | None:
+    """What perftrust sql refuses in the query, e.g. "a COPY statement" (None: it is read-only).
+
+    Raises duckdb.Error when the query does not parse."""
+    try:
+        kinds = [(s.type.name, s.query) for s in duckdb.extract_statements(query)]
+    except ValueError:  # a statement type the Python client has no name for (UPDATE EXTENSIONS)
+        return "a statement of a kind it does not know"
+    for kind, text in kinds:
+        if kind == "EXPLAIN":
+            # EXPLAIN ANALYZE runs its statement: what it explains must be a SELECT too.
+            match = _EXPLAIN.fullmatch(text)
+            inner = match.group(1).strip() if match else ""
+            try:
+                explained = [s.type.name for s in duckdb.extract_statements(inner)] if inner else []
+            except (duckdb.Error, ValueError):
+                explained = []
+            if explained != ["SELECT"]:
+                return "an EXPLAIN of anything but a SELECT"
+        elif kind == "MULTI":
+            # A PIVOT whose columns come from the data runs as several statements, and so does a
+            # COPY, CREATE or INSERT of such a PIVOT: they cannot be told apart here.
+            return "a PIVOT without an IN list (write PIVOT ... ON column IN (value, ...))"
+        elif kind != "SELECT":
+            name = "INSTALL or LOAD" if kind == "LOAD" else kind.replace("_", " ")
+            return f"{'an' if name[0] in 'AEIOU' else 'a'} {name} statement"
+    return None
+
+
+def check_read_only_query(query: str) -> None:
+    """Refuse (PerftrustError) a query that is not read-only; a syntax error is left to DuckDB."""
+    try:
+        refused = _refused_statement(query)
+    except duckdb.Error:
+        return  # the syntax error is reported when the query runs, with DuckDB's message
+    if refused is not None:
+        raise PerftrustError(
+            f"the query was refused: perftrust sql is read-only and runs only {QUERY_ALLOWED}, not {refused}",
+            _READ_ONLY_FIX,
+        )
+
+
+def query_error(exc: duckdb.Error) -> PerftrustError:
+    """A failed query as problem + fix; refusals by the read-only guard say what is allowed."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in first:
+        return PerftrustError(
+            f"the query was refused: perftrust sql is read-only and reads only the database ({first})",
+            "to let a query read local files (read_csv, read_parquet, read_json, glob), pass --allow-read "
+            "DIR for the folder that holds them; nothing is ever written, and no network is used",
+        )
+    if "configuration has been locked" in first or "read-only mode" in first:
+        return PerftrustError(
+            f"the query was refused: perftrust sql is read-only and runs only {QUERY_ALLOWED} ({first})",
+            _READ_ONLY_FIX,
+        )
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return PerftrustError(
+            "the query needs more memory than DuckDB may use here, and perftrust sql never spills "
+            "to temporary files on disk",
+            "narrow the query: filter rows (WHERE), select fewer columns, aggregate, or add LIMIT",
+        )
+    return PerftrustError(
+        f"the query failed: {first}", "check the SQL; tables are listed in sql/ and the README"
+    )
+
+
+def connect_for_query(path: Path, allow_read: Sequence[Path] = ()) -> duckdb.DuckDBPyConnection:
+    """Open the database for `perftrust sql`: read-only, no file or network access (QUERY_CONFIG),
+    except reading the files and folders in allow_read, and settings locked against SET/RESET/PRAGMA.
+
+    Pair it with check_read_only_query before running a query."""
+    path = Path(path)
+    if not path.exists():
+        raise DatabaseError(
+            f"there is no database at {path}", "run `perftrust sync` first, or pass --db FILE"
+        )
+    if _is_foreign_file(path):
+        raise DatabaseError(
+            f"{path} exists but is not a DuckDB database (it was left untouched)",
+            "point --db at a new or an existing perftrust.duckdb file",
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=QUERY_CONFIG)
+    except duckdb.Error as exc:
+        raise _translate(exc, path) from exc
+    folders = [str(p.resolve()) for p in allow_read if p.is_dir()]
+    files = [str(p.resolve()) for p in allow_read if not p.is_dir()]
+    try:
+        # allowed_* can only be set once the database runs and while external access is on.
+        con.execute("SET allowed_directories = ?", [folders])
+        con.execute("SET allowed_paths = ?", [files])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Run every sql/*.sql script; they are idempotent (IF NOT EXISTS tables, OR REPLACE views)."""
     with transaction(con):
+        _migrate(con)
         for _name, text in schema_scripts():
             con.execute(text)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Changes to tables written by an older perftrust, before the scripts recreate the views."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "raw_git__unreachable_commits" in tables:
+        # Commits rewritten away used to be kept and flagged; now they are removed (a database equals
+        # a fresh sync of its refs). The flag table goes with them.
+        con.execute("DROP VIEW IF EXISTS fct_commits")
+        con.execute(
+            """DELETE FROM raw_git__commits c USING raw_git__unreachable_commits u
+               WHERE u.repo = c.repo AND u.sha = c.sha"""
+        )
+        con.execute("DROP TABLE raw_git__unreachable_commits")
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -22,6 +23,7 @@ import git
 import pyarrow as pa
 
 from pipeline.db import registered, transaction
+from pipeline.errors import RepositoryError
 from pipeline.git_log import LOG_ARGS, CommitBatches, LogParser, parse_stream
 from pipeline.git_repo import LocalRepo, RepoSpec, available_workers, has_commits, open_repo, select_refs
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
@@ -98,16 +100,40 @@ def _read_chunks(
                     ["git", "log", "--no-walk=unsorted", "--stdin", *LOG_ARGS], as_process=True, istream=stdin
                 )
                 parser = LogParser(CommitBatches(local.key, run_id, utc_now()), batch_commits=batch_commits)
-                for table in parse_stream(proc.stdout, parser):
-                    if stop.is_set():
-                        proc.kill()  # GitPython's AutoInterrupt reaps it
-                        break
-                    out.put(table)
-                else:
-                    proc.wait()
+                try:
+                    for table in parse_stream(proc.stdout, parser):
+                        if stop.is_set():
+                            proc.kill()  # GitPython's AutoInterrupt reaps it
+                            break
+                        out.put(table)
+                    else:
+                        proc.wait()
+                except (ValueError, git.GitCommandError) as exc:
+                    # git stopped half-way (a missing object, a corrupt pack): its own words, and the fix.
+                    raise git_read_error(local, proc, exc) from exc
         out.put(None)
     except BaseException as exc:  # handed to the consumer, which re-raises it
         out.put(exc)
+
+
+def git_read_error(local: LocalRepo, proc: Any, exc: BaseException) -> RepositoryError:
+    """What git said when it could not read the history, as an error naming the fix."""
+    with contextlib.suppress(Exception):
+        proc.kill()
+    stderr = ""
+    if isinstance(exc, git.GitCommandError):
+        stderr = str(exc.stderr or "")
+    if not stderr:
+        with contextlib.suppress(Exception):
+            stderr = proc.stderr.read().decode("utf-8", "replace")
+    said = " ".join(
+        line.strip() for line in stderr.strip().removeprefix("stderr:").strip(" '\n").splitlines()
+    )
+    return RepositoryError(
+        f"git could not read the history of {local.path}: {said or exc}",
+        f"the clone is damaged: check it with `git -C {local.path} fsck`, then repair it (`git fetch` "
+        "the missing objects) or clone it again; the other repositories were synced",
+    )
 
 
 def count_workers(options: GitSyncOptions, count_commits: int) -> int:
@@ -213,24 +239,43 @@ def refresh_mailmap(con: duckdb.DuckDBPyConnection, local: LocalRepo, run_id: st
     return len(rows)
 
 
-def _mark_unreachable(
-    con: duckdb.DuckDBPyConnection, local: LocalRepo, tips: dict[str, str], run_id: str
-) -> tuple[int, int]:
-    """Record loaded commits the tips no longer reach; forget those reachable again. -> (marked, revived)."""
-    reachable = pa.table({"sha": pa.array(_rev_list(local, sorted(set(tips.values())), []), pa.string())})
+def _remove_unreachable(
+    con: duckdb.DuckDBPyConnection, local: LocalRepo, tips: dict[str, str], reachable_shas: list[str] | None
+) -> int:
+    """Delete loaded commits the tips no longer reach (history rewritten by a force-push, a branch
+    deleted or no longer selected, the clone re-created with another history), and the .mailmap
+    answers nobody needs any more: the database then holds what a fresh sync of these refs would."""
+    if reachable_shas is None:
+        reachable_shas = _rev_list(local, sorted(set(tips.values())), [])
+    reachable = pa.table({"sha": pa.array(reachable_shas, pa.string())})
     with registered(con, "perftrust_reachable", reachable):
-        marked = con.execute(
-            """INSERT INTO raw_git__unreachable_commits
-               SELECT c.repo, c.sha, ?, ? FROM raw_git__commits c
-               WHERE c.repo = ? AND c.sha NOT IN (SELECT sha FROM perftrust_reachable)
-                 AND NOT EXISTS (SELECT 1 FROM raw_git__unreachable_commits u WHERE u.repo = c.repo AND u.sha = c.sha)""",
-            [utc_now(), run_id, local.key],
-        ).fetchall()
-        revived = con.execute(
-            "DELETE FROM raw_git__unreachable_commits WHERE repo = ? AND sha IN (SELECT sha FROM perftrust_reachable)",
+        removed = con.execute(
+            """DELETE FROM raw_git__commits
+               WHERE repo = ? AND sha NOT IN (SELECT sha FROM perftrust_reachable)""",
             [local.key],
-        ).fetchall()
-    return int(marked[0][0]), int(revived[0][0])
+        ).fetchall()[0][0]
+    if removed:
+        con.execute(
+            """DELETE FROM raw_git__mailmap m WHERE m.repo = $repo AND NOT EXISTS (
+                   SELECT 1 FROM (SELECT author_name AS name, author_email AS email FROM raw_git__commits
+                                  WHERE repo = $repo
+                                  UNION ALL SELECT committer_name, committer_email FROM raw_git__commits
+                                  WHERE repo = $repo
+                                  UNION ALL SELECT name, email FROM stg_git__commit_trailers
+                                  WHERE repo = $repo) i
+                   WHERE i.name = m.name AND i.email = m.email)""",
+            {"repo": local.key},
+        )
+    return int(removed)
+
+
+def _shallow_fingerprint(local: LocalRepo) -> str:
+    """Changes when the shallow boundary moves (`git fetch --unshallow`, `--deepen`); "" if complete."""
+    shallow = Path(local.repo.git_dir) / "shallow"
+    try:
+        return hashlib.sha256(shallow.read_bytes()).hexdigest()[:16]
+    except FileNotFoundError:
+        return ""
 
 
 def _upsert_repository(con: duckdb.DuckDBPyConnection, local: LocalRepo, selection: str, run_id: str) -> None:
@@ -275,19 +320,35 @@ def sync_repository(
     if not tips:
         result.status = "empty"
         result.warnings.append(f"{local.path} has no commits yet: nothing to sync")
-        _upsert_repository(con, local, selection, run_id)
+        with transaction(con):
+            # A clone re-created empty: what was loaded from its old history is gone, as in a fresh sync.
+            removed = con.execute("DELETE FROM raw_git__commits WHERE repo = ?", [local.key]).fetchall()[0][0]
+            con.execute("DELETE FROM raw_git__mailmap WHERE repo = ?", [local.key])
+            con.execute("DELETE FROM sync_state WHERE source = ? AND repo = ?", [SOURCE, local.key])
+            _upsert_repository(con, local, selection, run_id)
+        if removed:
+            result.details["removed_unreachable"] = removed
         return result
 
     cursor = read_cursor(con, SOURCE, local.key) or {}
     old_tips: dict[str, str] = cursor.get("tips", {})
     fingerprint = _mailmap_fingerprint(local)
+    shallow = _shallow_fingerprint(local)
     result.details.update(refs=len(tips), ref_selection=selection)
-    if old_tips == tips and cursor.get("ref_selection") == selection and cursor.get("mailmap") == fingerprint:
+    if (
+        old_tips == tips
+        and cursor.get("ref_selection") == selection
+        and cursor.get("mailmap") == fingerprint
+        and cursor.get("shallow") == shallow
+    ):
         result.status = "unchanged"
         return result
 
     old_present = _existing(local, sorted(set(old_tips.values())))
-    wanted = _rev_list(local, sorted(set(tips.values())), old_present)
+    # The shallow boundary moved (the clone was unshallowed or deepened): history behind the old
+    # tips was never loaded, so walk all of it; what is loaded already is skipped below.
+    boundary_moved = cursor.get("shallow") != shallow
+    wanted = _rev_list(local, sorted(set(tips.values())), [] if boundary_moved else old_present)
     to_load = _not_loaded(con, local.key, wanted)  # also a first sync: a killed one may have loaded batches
     if progress:
         progress(0, len(to_load))
@@ -301,30 +362,45 @@ def sync_repository(
             if progress:
                 progress(done, len(to_load))
         if done != len(to_load):
-            raise RuntimeError(f"git log returned {done} commits where {len(to_load)} were asked for")
+            raise RepositoryError(
+                f"git log returned {done} commits of {local.path} where {len(to_load)} were asked for",
+                f"check the clone with `git -C {local.path} fsck`; clone it again if it is damaged",
+            )
     result.count_rows_added = len(to_load)
+    if boundary_moved and old_tips:
+        result.details["shallow_boundary_moved"] = True
 
-    # History rewritten (force-push), a branch deleted, or commits that came back: recompute reachability.
+    # History rewritten (force-push), a branch deleted or the clone re-created: drop what is gone.
     rewritten = len(old_present) < len(set(old_tips.values()))
     if old_present and not rewritten:
         rewritten = bool(_rev_list(local, old_present, sorted(set(tips.values()))))
-    has_unreachable = con.execute(
-        "SELECT count(*) FROM raw_git__unreachable_commits WHERE repo = ?", [local.key]
-    ).fetchall()[0][0]
-    if rewritten or has_unreachable:
-        marked, revived = _mark_unreachable(con, local, tips, run_id)
-        result.details.update(marked_unreachable=marked, reachable_again=revived)
-        if marked:
+    removed = 0
+    if rewritten or (old_tips and cursor.get("ref_selection") != selection):
+        removed = _remove_unreachable(con, local, tips, None)
+    elif boundary_moved or not old_present:
+        # `wanted` is every reachable commit: anything else loaded (by a killed run of a history
+        # rewritten since) goes. Counting is cheap; the delete runs only when there is something.
+        loaded = con.execute("SELECT count(*) FROM raw_git__commits WHERE repo = ?", [local.key]).fetchall()
+        if loaded[0][0] > len(wanted):
+            removed = _remove_unreachable(con, local, tips, wanted)
+    if removed or rewritten:
+        result.details["removed_unreachable"] = removed
+        if removed:
             result.warnings.append(
-                f"{marked} loaded commits are no longer reachable from the synced refs (history was "
-                "rewritten or a branch deleted); they are kept and marked is_reachable = false"
+                f"{removed} loaded commits are no longer reachable from the synced refs (history was "
+                "rewritten, a branch deleted, or the clone re-created) and were removed: the database "
+                "holds what a fresh sync of these refs holds"
             )
 
     mailmap_changed = cursor.get("mailmap") != fingerprint
     result.details["identities_mapped"] = refresh_mailmap(con, local, run_id, full=mailmap_changed)
     with transaction(con):
         write_cursor(
-            con, SOURCE, local.key, {"ref_selection": selection, "tips": tips, "mailmap": fingerprint}, run_id
+            con,
+            SOURCE,
+            local.key,
+            {"ref_selection": selection, "tips": tips, "mailmap": fingerprint, "shallow": shallow},
+            run_id,
         )
         _upsert_repository(con, local, selection, run_id)
     result.status = "succeeded"

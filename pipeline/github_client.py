@@ -3,7 +3,9 @@
 PyGithub's object layer completes listed objects lazily (one request per object touched), and its
 GithubRetry sleeps through rate limits without bound. So perftrust uses PyGithub for transport,
 authentication and redirects, keeps the raw JSON, and decides itself when to retry or stop.
-Tokens never appear in messages: errors name the URL path, the status and the fix.
+Secrets never appear in messages: errors name the URL path, the status and the fix, and every text
+taken from a server's answer (a body's message, a URL) goes through `pipeline.secrets.scrub` with
+the client's own token, so a server that echoes the token (or any credential) cannot leak it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import github
 import requests
 
 from pipeline.errors import PerftrustError
+from pipeline.runs import StepResult
+from pipeline.secrets import scrub
 
 DEFAULT_BASE_URL = "https://api.github.com"
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -29,6 +33,10 @@ _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 class GitHubError(PerftrustError):
     """GitHub answered in a way that stops this repository's sync."""
+
+    # Set by sync_github_repository when the error stopped a sync: that step as far as it got (its
+    # requests, 304s, rows added, duration and quota left), for the caller to record.
+    step: StepResult | None = None
 
 
 class TransientGitHubError(GitHubError):
@@ -136,6 +144,16 @@ class GitHubClient:
     def clone(self) -> GitHubClient:
         return GitHubClient(self._token, self.settings, self.stats, self._sleep)
 
+    def scrub(self, text: str) -> str:
+        """text without this client's token, any other token-shaped string or URL credentials."""
+        return scrub(text, [self._token])
+
+    def _short(self, path: str) -> str:
+        return self.scrub(_short(path))
+
+    def _message(self, body: str) -> str:
+        return _message(body, self.scrub)
+
     def _wait(self, seconds: float) -> None:
         with self.stats._lock:
             self.stats.waited_seconds += seconds
@@ -157,7 +175,7 @@ class GitHubClient:
                 status, response_headers, body = self._requester.requestJson("GET", path, params, headers)
             except (requests.RequestException, http.client.HTTPException, OSError) as exc:
                 # Timeouts, refused or dropped connections, bodies cut short (ChunkedEncodingError).
-                problem = f"no answer from GitHub for {_short(path)} ({type(exc).__name__})"
+                problem = f"no answer from GitHub for {self._short(path)} ({type(exc).__name__})"
             else:
                 self.stats.note(status, response_headers)
                 if status == 304:
@@ -166,10 +184,10 @@ class GitHubClient:
                     try:
                         return Response(status, response_headers, json.loads(body) if body else None, path)
                     except ValueError:
-                        problem = f"GitHub sent a body that is not JSON (truncated?) for {_short(path)}"
+                        problem = f"GitHub sent a body that is not JSON (truncated?) for {self._short(path)}"
                 elif status == 401:
                     raise BadCredentials(
-                        f"GitHub rejected the token (401 Bad credentials) for {_short(path)}",
+                        f"GitHub rejected the token (401 Bad credentials) for {self._short(path)}",
                         "set GITHUB_TOKEN to a valid token that can read the repository",
                     )
                 elif status in (403, 429):
@@ -182,30 +200,32 @@ class GitHubClient:
                         continue
                     if wait is not None:
                         raise RateLimited(
-                            f"GitHub kept refusing {_short(path)} for rate limits after {rate_limit_waits} waits",
+                            f"GitHub kept refusing {self._short(path)} for rate limits after {rate_limit_waits} waits",
                             "what was synced is kept; run again later",
                             None,
                         )
                     raise GitHubError(
-                        f"GitHub refused {_short(path)} (403): {_message(body)}",
+                        f"GitHub refused {self._short(path)} (403): {self._message(body)}",
                         "check that the token may read this repository",
                     )
                 elif status in (404, 410):
                     raise NotFound(
-                        f"GitHub has no {_short(path)} ({status}): deleted, renamed away, or not visible "
+                        f"GitHub has no {self._short(path)} ({status}): deleted, renamed away, or not visible "
                         "to the token",
                         "check the owner/name, and that the token can read it",
                     )
-                elif status == 422 and "No commit found" in _message(body):
+                elif status == 422 and "No commit found" in self._message(body):
                     # GitHub's answer for a sha it does not have (a local-only or rewritten commit).
                     raise NotFound(
-                        f"GitHub has no commit {_short(path).rsplit('/', 1)[-1]} (422)",
+                        f"GitHub has no commit {self._short(path).rsplit('/', 1)[-1]} (422)",
                         "nothing to do: the commit exists only locally",
                     )
                 elif status >= 500:
-                    problem = f"GitHub failed on {_short(path)} ({status})"
+                    problem = f"GitHub failed on {self._short(path)} ({status})"
                 else:
-                    raise GitHubError(f"GitHub answered {status} for {_short(path)}: {_message(body)}")
+                    raise GitHubError(
+                        f"GitHub answered {status} for {self._short(path)}: {self._message(body)}"
+                    )
             if attempt >= self.settings.max_retries:
                 raise TransientGitHubError(
                     problem + f"; gave up after {attempt + 1} tries", "run again later"
@@ -258,9 +278,11 @@ def _short(path: str) -> str:
     return path.split("?", 1)[0]
 
 
-def _message(body: str) -> str:
+def _message(body: str, clean: Callable[[str], str]) -> str:
+    """The message of an error body, cleaned (of secrets) before it is cut short: a cut must never
+    leave part of a secret that the cleaner would have recognised whole."""
     try:
         data = json.loads(body)
     except ValueError:
-        return body[:120].strip() or "no message"
-    return str(data.get("message", "no message")) if isinstance(data, dict) else "no message"
+        return clean(body)[:120].strip() or "no message"
+    return clean(str(data.get("message", "no message"))) if isinstance(data, dict) else "no message"

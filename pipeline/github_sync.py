@@ -3,17 +3,22 @@ milestones with the due dates seen each run, review comments, and the logins beh
 
 Economy: one list page per 100 items, then one timeline request per changed item and one reviews
 request per changed pull request; conditional requests (ETag) make an unchanged repository cost
-only 304s. Safety: each page is committed together with the cursor that covers it, so a run
-killed at any point resumes where it stopped and ends equal to an uninterrupted run.
+only 304s. Safety: an item of the issues list is committed together with its timeline (and its
+reviews), in small groups as they arrive and before any error is raised, so the row of
+raw_github__issues with its updated_at is itself the record "details fetched for that updated_at";
+the since-cursor moves only over a prefix of the list whose items are all committed. A run cut by
+the rate limit, by faults or by a kill resumes where it stopped, refetches no committed item, and
+ends equal to an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.db import registered, transaction
-from pipeline.github_client import GitHubClient, NotFound, Response
+from pipeline.github_client import GitHubClient, GitHubError, NotFound, Response
 from pipeline.identities import github_login_from_email
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
 
@@ -35,6 +40,9 @@ class GitHubSyncOptions:
     concurrency: int = 4  # parallel timeline/review requests; GitHub's secondary limits want few
     commit_logins: bool = True  # ask GitHub which account is behind each commit author email
     max_commit_logins: int = 500  # per run, to spare the quota; the rest come next run
+    # Fetched timelines/reviews are committed at least this often (and at the end of each list page,
+    # and before an error is raised): what a kill can lose. 0 commits each item as it completes.
+    commit_seconds: float = 2.0
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -96,6 +104,24 @@ MILESTONES = _schema(
     ("repo", pa.string()), ("number", pa.int32()), ("payload", pa.string()), *_ENVELOPE,
     ("deleted_at", pa.timestamp("us")),
 )  # fmt: skip
+
+
+_Details = dict[str, list[dict[str, Any]]]  # "timeline" / "reviews" -> what GitHub listed
+
+
+@dataclass
+class _IssuePage:
+    """One page of the issues list while its items' details arrive."""
+
+    page: Response
+    page_number: int
+    since: Any  # the since-cursor the page was asked with
+    items: list[dict[str, Any]]
+    changed: set[int]  # numbers of the items whose details are fetched (new or updated)
+    ready: dict[int, _Details] = field(default_factory=dict)  # complete, not committed yet
+    committed: set[int] = field(default_factory=set)
+    prefix: int = 0  # items[:prefix] are committed and the since-cursor is at the last of them
+    last_commit: float = field(default_factory=time.perf_counter)
 
 
 class _Sync:
@@ -179,7 +205,7 @@ class _Sync:
         with transaction(self.con):
             self.con.execute(
                 "INSERT OR REPLACE INTO raw_github__repositories VALUES (?, ?, ?, ?, ?, ?)",
-                [self.key, actual, _json(data), response.path, utc_now(), self.run_id],
+                [self.key, actual, _json(data), self.client.scrub(response.path), utc_now(), self.run_id],
             )
             self._save_cursor(repo_etag=response.etag, full_name=actual)
 
@@ -262,6 +288,8 @@ class _Sync:
         params: dict[str, Any] = {"state": "all", "sort": "updated", "direction": "asc"}
         if since:
             params["since"] = since
+        # An item stored with the updated_at GitHub lists now has its details for that updated_at
+        # (they are committed together), whichever run or pass stored it: it is not fetched again.
         known = dict(
             self.con.execute(
                 "SELECT number, updated_at FROM raw_github__issues WHERE repo = ?", [self.key]
@@ -275,51 +303,70 @@ class _Sync:
                 return False
             items: list[dict[str, Any]] = page.data or []
             self.changed = self.changed or bool(items)
-            now = utc_now()
             changed = [i for i in items if known.get(i["number"]) != parse_time(i.get("updated_at"))]
-            timelines, reviews = self._details(changed)
-            issue_rows = [
-                {"repo": self.key, "number": i["number"], "is_pull_request": "pull_request" in i,
-                 "updated_at": parse_time(i.get("updated_at")), "payload": _json(i), "url": page.path,
-                 "fetched_at": now, "run_id": self.run_id, "gone_reason": None}
-                for i in items
-            ]  # fmt: skip
-            with transaction(self.con):
-                _replace_rows(self.con, "raw_github__issues", ["repo", "number"], issue_rows, ISSUES)
-                # Timelines and reviews are refetched whole: replace each item's rows in one statement pair.
-                self._replace_children(
-                    "raw_github__timeline_events",
-                    "issue_number",
-                    timelines.keys(),
-                    [
-                        {
-                            "repo": self.key,
-                            "issue_number": number,
-                            "event_index": n,
-                            "event": e.get("event"),
-                            "payload": _json(e),
-                            "fetched_at": now,
-                            "run_id": self.run_id,
-                        }
-                        for number, events in timelines.items()
-                        for n, e in enumerate(events)
-                    ],
-                    TIMELINE,
-                )
-                self._replace_children(
-                    "raw_github__reviews", "pull_number", reviews.keys(),
-                    [{"repo": self.key, "pull_number": number, "review_id": r["id"], "payload": _json(r),
-                      "fetched_at": now, "run_id": self.run_id}
-                     for number, pull_reviews in reviews.items() for r in pull_reviews],
-                    REVIEWS,
-                )  # fmt: skip
-                self._advance("issues", items, page, page_number, since)
-            self.result.count_rows_added += len(changed)
+            state = _IssuePage(page, page_number, since, items, {i["number"] for i in changed})
+            state.ready.update({i["number"]: {} for i in items if i["number"] not in state.changed})
+            self._details(state, changed)
+            self._commit(state, final=True)
             any_changed = any_changed or bool(changed)
             done += len(items)
             if self.progress:
                 self.progress(done, done + (100 if page.next_url else 0))
         return any_changed
+
+    def _commit(self, state: _IssuePage, final: bool = False) -> None:
+        """Commit the items whose details all arrived (with those details), and move the since-cursor
+        over the page's leading committed items; `final`: the page is done (keep its ETag if it was
+        the only page)."""
+        ready = state.ready
+        committed = state.committed | ready.keys()
+        prefix = state.prefix
+        while prefix < len(state.items) and state.items[prefix]["number"] in committed:
+            prefix += 1
+        cursor: dict[str, Any] = {}
+        if prefix > state.prefix:
+            cursor["issues_since"] = state.items[prefix - 1]["updated_at"]
+        if final:
+            assert prefix == len(state.items), "a page ends with every item committed, or raises"
+            if state.page_number == 0 and state.page.next_url is None:
+                cursor.update(issues_etag=state.page.etag, issues_etag_since=state.since)
+        if not ready and not cursor:
+            return
+        now = utc_now()
+        url = self.client.scrub(state.page.path)
+        by_number = {i["number"]: i for i in state.items}
+        issue_rows = [
+            {"repo": self.key, "number": n, "is_pull_request": "pull_request" in by_number[n],
+             "updated_at": parse_time(by_number[n].get("updated_at")), "payload": _json(by_number[n]),
+             "url": url, "fetched_at": now, "run_id": self.run_id, "gone_reason": None}
+            for n in ready
+        ]  # fmt: skip
+        timelines = {n: d["timeline"] for n, d in ready.items() if "timeline" in d}
+        reviews = {n: d["reviews"] for n, d in ready.items() if "reviews" in d}
+        with transaction(self.con):
+            _replace_rows(self.con, "raw_github__issues", ["repo", "number"], issue_rows, ISSUES)
+            # Timelines and reviews are refetched whole: replace each item's rows in one statement pair.
+            self._replace_children(
+                "raw_github__timeline_events", "issue_number", timelines.keys(),
+                [{"repo": self.key, "issue_number": number, "event_index": n, "event": e.get("event"),
+                  "payload": _json(e), "fetched_at": now, "run_id": self.run_id}
+                 for number, events in timelines.items() for n, e in enumerate(events)],
+                TIMELINE,
+            )  # fmt: skip
+            self._replace_children(
+                "raw_github__reviews", "pull_number", reviews.keys(),
+                [{"repo": self.key, "pull_number": number, "review_id": r["id"], "payload": _json(r),
+                  "fetched_at": now, "run_id": self.run_id}
+                 for number, pull_reviews in reviews.items() for r in pull_reviews],
+                REVIEWS,
+            )  # fmt: skip
+            if cursor:
+                self._save_cursor(**cursor)
+        self.result.count_rows_added += sum(1 for n in ready if n in state.changed)
+        state.committed = committed
+        state.prefix = prefix
+        state.last_commit = time.perf_counter()
+        ready.clear()
 
     def _replace_children(
         self, table: str, parent: str, parents: Iterable[int], rows: list[dict[str, Any]], schema: pa.Schema
@@ -334,12 +381,18 @@ class _Sync:
             with registered(self.con, "perftrust_rows", pa.Table.from_pylist(rows, schema=schema)):
                 self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM perftrust_rows")
 
-    def _details(
-        self, items: list[dict[str, Any]]
-    ) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]]]:
-        """Timelines of changed items and reviews of changed PRs, a few requests at a time."""
-        jobs: list[tuple[str, int]] = [("timeline", i["number"]) for i in items]
-        jobs += [("reviews", i["number"]) for i in items if "pull_request" in i]
+    def _details(self, state: _IssuePage, items: list[dict[str, Any]]) -> None:
+        """Timelines of changed items and reviews of changed PRs, a few requests at a time, item by
+        item in list order; each item is ready once all its details arrived, and ready items are
+        committed every `commit_seconds` and, when a request fails for good, before the error is
+        raised (requests not started yet are then dropped)."""
+        jobs: list[tuple[str, int]] = []
+        for item in items:
+            jobs.append(("timeline", item["number"]))
+            if "pull_request" in item:
+                jobs.append(("reviews", item["number"]))
+        wanted = {i["number"]: 2 if "pull_request" in i else 1 for i in items}
+        partial: dict[int, _Details] = {}
 
         def fetch(job: tuple[str, int]) -> tuple[str, int, list[dict[str, Any]]]:
             kind, number = job
@@ -353,14 +406,47 @@ class _Sync:
             except NotFound:
                 return kind, number, []  # the item was deleted or transferred between list and detail
 
-        if self.options.concurrency > 1 and len(jobs) > 1:
-            with ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="perftrust-github") as pool:
-                results = list(pool.map(fetch, jobs))
-        else:
-            results = [fetch(job) for job in jobs]
-        timelines = {n: data for kind, n, data in results if kind == "timeline"}
-        reviews = {n: data for kind, n, data in results if kind == "reviews"}
-        return timelines, reviews
+        def take(outcome: tuple[str, int, list[dict[str, Any]]]) -> None:
+            kind, number, data = outcome
+            got = partial.setdefault(number, {})
+            got[kind] = data
+            if len(got) == wanted[number]:
+                state.ready[number] = partial.pop(number)
+
+        def take_and_maybe_commit(outcome: tuple[str, int, list[dict[str, Any]]]) -> None:
+            take(outcome)
+            if state.ready and time.perf_counter() - state.last_commit >= self.options.commit_seconds:
+                self._commit(state)
+
+        if self.options.concurrency <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                try:
+                    outcome = fetch(job)
+                except Exception:
+                    self._commit(state)  # keep what arrived before the failure
+                    raise
+                take_and_maybe_commit(outcome)
+            return
+        pool = ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="perftrust-github")
+        try:
+            futures = [pool.submit(fetch, job) for job in jobs]
+            remaining: set[Future[tuple[str, int, list[dict[str, Any]]]]] = set(futures)
+            for future in as_completed(futures):
+                remaining.discard(future)
+                try:
+                    outcome = future.result()
+                except Exception:
+                    for other in remaining:
+                        other.cancel()
+                    wait(remaining)  # the requests under way: what they got is kept too
+                    for other in remaining:
+                        if not other.cancelled() and other.exception() is None:
+                            take(other.result())
+                    self._commit(state)
+                    raise
+                take_and_maybe_commit(outcome)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def pulls(self) -> None:
         """/pulls has no `since`: read newest-updated first and stop at the cursor."""
@@ -385,7 +471,8 @@ class _Sync:
             fresh = [p for p in items if since is None or (parse_time(p.get("updated_at")) or since) >= since]
             rows = [
                 {"repo": self.key, "number": p["number"], "updated_at": parse_time(p.get("updated_at")),
-                 "payload": _json(p), "url": page.path, "fetched_at": now, "run_id": self.run_id}
+                 "payload": _json(p), "url": self.client.scrub(page.path), "fetched_at": now,
+                 "run_id": self.run_id}
                 for p in fresh
             ]  # fmt: skip
             with transaction(self.con):
@@ -475,7 +562,7 @@ class _Sync:
                 moved_to = "/".join(url.rstrip("/").split("/")[-2:])
                 if moved_to.lower() == self.full_name.lower():
                     continue  # still here (listed moments later)
-                reason = f"transferred:{moved_to}"
+                reason = self.client.scrub(f"transferred:{moved_to}")
             self.con.execute(
                 "UPDATE raw_github__issues SET gone_reason = ? WHERE repo = ? AND number = ?",
                 [reason, self.key, number],
@@ -494,22 +581,25 @@ class _Sync:
         ).fetchall()
         asks = [(email, sha) for email, sha in rows if not github_login_from_email(email)]
         asks = asks[: self.options.max_commit_logins]
-        found = []
-        for email, sha in asks:
-            try:
-                data = self.client.get(f"{self.base}/commits/{sha}").data or {}
-            except NotFound:
-                data = {}  # the commit is not on GitHub (local only, or rewritten)
-            author = data.get("author") or {}
-            found.append(
-                (self.key, email, sha, author.get("login"), author.get("id"), utc_now(), self.run_id)
-            )
-        if found:
-            self.changed = True
-            with transaction(self.con):
-                self.con.executemany(
-                    "INSERT OR REPLACE INTO raw_github__commit_authors VALUES (?, ?, ?, ?, ?, ?, ?)", found
+        found: list[tuple[Any, ...]] = []
+        try:
+            for email, sha in asks:
+                try:
+                    data = self.client.get(f"{self.base}/commits/{sha}").data or {}
+                except NotFound:
+                    data = {}  # the commit is not on GitHub (local only, or rewritten)
+                author = data.get("author") or {}
+                found.append(
+                    (self.key, email, sha, author.get("login"), author.get("id"), utc_now(), self.run_id)
                 )
+        finally:  # what was asked before a failure (the rate limit...) is kept: not asked again
+            if found:
+                self.changed = True
+                with transaction(self.con):
+                    self.con.executemany(
+                        "INSERT OR REPLACE INTO raw_github__commit_authors VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        found,
+                    )
 
 
 def sync_github_repository(
@@ -521,9 +611,16 @@ def sync_github_repository(
     key: str | None = None,
     progress: Progress | None = None,
 ) -> StepResult:
-    """Sync one GitHub repository (owner/name) into the database; raises GitHubError on a hard failure."""
-    before = (client.stats.count_requests, client.stats.count_not_modified)
+    """Sync one GitHub repository (owner/name) into the database.
+
+    Raises GitHubError on a hard failure (what was fetched before it is kept), with `exc.step`: this
+    step as a failed StepResult with what it really did (requests, 304s, rows added, duration, quota
+    left, the error message), for the caller to record instead of a step made up afterwards.
+    """
+    before = (client.stats.count_requests, client.stats.count_not_modified, client.stats.count_retries)
+    waited_before = client.stats.waited_seconds
     sync = _Sync(con, client, full_name, key or full_name, run_id, options, progress)
+    result = sync.result
     try:
         sync.repository()
         sync.milestones()
@@ -533,16 +630,24 @@ def sync_github_repository(
         sync.gone_items()
         if options.commit_logins:
             sync.commit_logins()
+    except GitHubError as exc:
+        result.status = "failed"
+        result.error_message = client.scrub(str(exc))
+        result.transient = exc.transient
+        exc.step = result
+        raise
     finally:
-        sync.result.count_api_requests = client.stats.count_requests - before[0]
-        sync.result.count_not_modified = client.stats.count_not_modified - before[1]
-        sync.result.details.update(
+        result.count_api_requests = client.stats.count_requests - before[0]
+        result.count_not_modified = client.stats.count_not_modified - before[1]
+        result.details.update(
             rate_limit_remaining=client.stats.rate_limit_remaining,
-            retries=client.stats.count_retries,
-            waited_seconds=round(client.stats.waited_seconds, 1),
+            retries=client.stats.count_retries - before[2],
+            waited_seconds=round(client.stats.waited_seconds - waited_before, 1),
         )
-    sync.result.status = "succeeded" if sync.changed else "unchanged"
-    return sync.result
+        result.warnings = [client.scrub(w) for w in result.warnings]
+        result.duration_seconds = time.perf_counter() - result.started_clock
+    result.status = "succeeded" if sync.changed else "unchanged"
+    return result
 
 
 def list_organization_repositories(client: GitHubClient, org: str) -> Iterable[str]:

@@ -22,6 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from pipeline.config import (
     OrganizationConfig,
     RepositoryConfig,
@@ -36,21 +38,36 @@ from pipeline.errors import ConfigError, PerftrustError
 from pipeline.git_repo import RepoSpec, open_repo
 from pipeline.git_sync import Progress
 from pipeline.identities import rebuild_identities
-from pipeline.runs import StepResult, finish_run, record_step, start_run, utc_now
+from pipeline.runs import StepResult, finish_run, read_cursor, record_step, start_run, utc_now, write_cursor
+from pipeline.sources import (
+    STEP_KIND,
+    Refreshed,
+    Source,
+    adopt_legacy,
+    read_manifest,
+    refresh_source,
+    remove_source,
+    upsert_manifest,
+)
 from pipeline.store import (
-    DERIVED_TABLES,
-    HISTORY_TABLES,
-    SHARD_TABLES,
     RunLock,
     Store,
     check_free_space,
-    copy_tables,
+    copy_file,
     fold_stray_wal,
+    move_aside,
     open_shard,
     publish,
     writing,
 )
-from pipeline.sync import _failed, expand_organizations, github_client_for, sync_git_repository, sync_github
+from pipeline.sync import (
+    _failed,
+    expand_organizations,
+    github_client_for,
+    identity_fingerprint,
+    sync_git_repository,
+    sync_github,
+)
 
 if TYPE_CHECKING:
     from pipeline.metrics.common import MetricSettings
@@ -153,12 +170,14 @@ class RunOutcome:
     run_id: str
     status: str
     steps: list[StepResult]
-    published: Path
+    published: Path | None  # None: nothing could be synced, so nothing was published
     kept_previous: Path | None
     metrics: dict[str, int] = field(default_factory=dict)
     count_identities: int | None = None
     count_contributors: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    sources: list[Refreshed] = field(default_factory=list)  # what each refreshed source changed
+    forgotten: list[tuple[str, int]] = field(default_factory=list)  # (source id, rows removed)
 
 
 def plan_units(
@@ -206,29 +225,100 @@ def sync_unit_git(
 ) -> StepResult:
     """git history of one repository into its shard; problems come back as a failed step."""
     assert unit.git is not None
-    shard = store.shard(unit.key)
+    git_config = unit.git
     try:
-        with writing(shard), contextlib.closing(open_shard(store, unit.key)) as con:
-            step = sync_git_repository(con, unit.git, run_id, settings, progress)
-            con.execute("CHECKPOINT")
+        open_repo(git_config.spec)  # a missing or unreadable clone fails here, before a shard exists
     except PerftrustError as exc:
-        step = _failed("git_sync", unit.key, str(exc), exc.transient)
-    return _finished(step)
+        return _finished(_failed("git_sync", unit.key, str(exc), exc.transient))
+    return _finished(
+        _in_shard(
+            store,
+            unit,
+            "git_sync",
+            unit.key,
+            lambda con: sync_git_repository(con, git_config, run_id, settings, progress),
+        )
+    )
 
 
 def sync_unit_github(store: Store, unit: RepositoryUnit, run_id: str, settings: Settings) -> StepResult:
     """GitHub issues, milestones, PRs and reviews of one repository into its shard (after its git sync:
     the commit-login lookup reads the shard's commits)."""
     assert unit.github is not None
+    name = unit.github
+
+    def work(con: duckdb.DuckDBPyConnection) -> StepResult:
+        (step,) = sync_github(con, settings, github_client_for(settings), run_id, [name], [])
+        return step
+
+    return _finished(_in_shard(store, unit, "github_sync", name, work))
+
+
+# DuckDB errors that mean the shard file itself is damaged (not a bug in a query, not a full disk).
+_DAMAGED = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.FatalException,
+    duckdb.SerializationException,
+)
+
+
+def _in_shard(
+    store: Store,
+    unit: RepositoryUnit,
+    step_name: str,
+    repo: str,
+    work: Callable[[duckdb.DuckDBPyConnection], StepResult],
+) -> StepResult:
+    """Run one sync step in the unit's shard. Every failure becomes a failed step of this source
+    alone; a shard found damaged is moved aside and the step runs once more on a new one."""
     shard = store.shard(unit.key)
-    try:
-        with writing(shard), contextlib.closing(open_shard(store, unit.key)) as con:
-            client = github_client_for(settings)
-            (step,) = sync_github(con, settings, client, run_id, [unit.github], [])
-            con.execute("CHECKPOINT")
-    except PerftrustError as exc:
-        step = _failed("github_sync", unit.github, str(exc), exc.transient)
-    return _finished(step)
+    warnings: list[str] = []
+    is_new = False
+    for attempt in (1, 2):
+        try:
+            with writing(shard):
+                opened = open_shard(store, unit.key)
+                is_new = is_new or opened.is_new
+                if opened.warning:
+                    warnings.append(opened.warning)
+                with contextlib.closing(opened.con) as con:
+                    step = work(con)
+                    con.execute("CHECKPOINT")
+            break
+        except PerftrustError as exc:
+            step = getattr(exc, "step", None) or _failed(step_name, repo, str(exc), exc.transient)
+            if step.status != "failed":
+                step.status, step.error_message = "failed", str(exc)
+            break
+        except _DAMAGED as exc:
+            if attempt == 2 or not shard.exists():
+                step = _failed(step_name, repo, f"the shard {shard} cannot be used: {_first_line(exc)}")
+                break
+            aside = move_aside(store, shard)
+            warnings.append(
+                f"the shard {shard.name} failed while syncing ({_first_line(exc)}); it was moved to {aside} "
+                "and the source is loaded again from the start"
+            )
+            is_new = True
+        except Exception as exc:  # a bug: this source fails, the others go on
+            step = _failed(
+                step_name,
+                repo,
+                f"perftrust failed on {repo} ({type(exc).__name__}: {_first_line(exc)}); this is a bug: "
+                "please report it with this message (the other sources were synced)",
+            )
+            break
+    step.repo = repo
+    step.warnings[:0] = warnings
+    step.details["shard"] = shard.name
+    step.details["shard_new"] = is_new
+    return step
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _finished(step: StepResult) -> StepResult:
@@ -248,32 +338,135 @@ def begin(store: Store, settings: Settings) -> None:
     check_free_space(store)
 
 
+@dataclass
+class Assembled:
+    build: Path
+    changed: bool  # rows of some source changed (or a source was forgotten): identities and metrics follow
+    identities_rebuilt: bool
+    count_identities: int | None
+    count_contributors: int | None
+    sources: list[Refreshed]
+    forgotten: list[tuple[str, int]]
+
+
+def publishable(step: StepResult) -> bool:
+    """May the shard's rows of this step's source be published? A step that succeeded, yes. A GitHub
+    step that failed part-way kept every item it committed whole (pipeline/github_sync.py), so its
+    progress is published, unless its shard is new this run (a partial first load must not replace
+    a source's published rows). A git step that failed never is: its last good data stays."""
+    if step.status in ("succeeded", "unchanged", "empty"):
+        return True
+    return step.step == "github_sync" and not step.details.get("shard_new", True)
+
+
 def assemble(
     store: Store,
     plan: RunPlan,
     steps: Sequence[StepResult],
     settings: Settings,
-    keep_metrics: bool,
-) -> tuple[Path, int, int]:
-    """A new database in build/: every unit's shard, the run history, identities rebuilt.
-
-    keep_metrics: carry the metric tables over from the published database (a run that computes
-    none must not publish empty ones). Returns (build path, identities, contributors)."""
+    forget: Sequence[Source] = (),
+) -> Assembled:
+    """A new database in build/: a copy of the published one with the sources this run synced
+    refreshed from their shards (only changed rows are written), forgotten sources removed, the run
+    recorded, and identities rebuilt when their inputs changed."""
     build = store.build_path(plan.run_id)
+    if store.db_path.exists():
+        copy_file(store.db_path, build)
+    refreshed: list[Refreshed] = []
+    forgotten: list[tuple[str, int]] = []
     with writing(build), contextlib.closing(connect(build)) as con:
         con.execute("SET checkpoint_threshold = '1GB'")
+        manifest = read_manifest(con)
+        if manifest and not con.execute("SELECT count(*) FROM pipeline_sources").fetchall()[0][0]:
+            adopt_legacy(
+                con, manifest, {repo: store.shard(repo).name for _kind, repo in map(_pair, manifest)}
+            )
+        now = utc_now()
+        by_step = {(s.step, s.repo): s for s in steps}
         for unit in plan.units:
-            shard = store.shard(unit.key)
-            if shard.exists():
-                copy_tables(con, shard, SHARD_TABLES)
-        if store.db_path.exists():
-            copy_tables(con, store.db_path, HISTORY_TABLES + (DERIVED_TABLES if keep_metrics else ()))
+            attempts = [("git_sync", unit.key)] if unit.git is not None else []
+            attempts += [("github_sync", unit.github)] if unit.github is not None else []
+            for step_name, repo in attempts:
+                step = by_step.get((step_name, repo))
+                if step is None:
+                    continue
+                source = Source(STEP_KIND[step_name], repo)
+                shard = store.shard(unit.key)
+                result = None
+                if publishable(step) and shard.exists():
+                    result = _refresh_from(con, shard, source)
+                    refreshed.append(result)
+                    step.details["rows_published"] = {
+                        "inserted": result.count_inserted,
+                        "deleted": result.count_deleted,
+                    }
+                elif source in manifest:
+                    step.details["kept_last_good_data"] = True
+                if result is not None or source in manifest:
+                    upsert_manifest(
+                        con,
+                        source,
+                        shard.name,
+                        plan.run_id,
+                        now,
+                        step.status,
+                        step.error_message,
+                        result is not None,
+                        result,
+                    )
+        for source in forget:
+            forgotten.append((source.id, remove_source(con, source)))
+        changed = bool(forgotten) or any(r.changed for r in refreshed)
         start_run(con, plan.command, plan.run_id, plan.started_at, plan.flow_run_id)
         for step in [*plan.steps, *steps]:
             record_step(con, plan.run_id, step)
-        count_identities, count_contributors = rebuild_identities(con, settings)
+        fingerprint = identity_fingerprint(settings)
+        state = read_cursor(con, "identities", "*") or {}
+        count_identities = count_contributors = None
+        rebuilt = changed or state.get("settings") != fingerprint
+        if rebuilt:
+            count_identities, count_contributors = rebuild_identities(con, settings)
+            write_cursor(con, "identities", "*", {"settings": fingerprint}, plan.run_id)
+        else:
+            count_contributors = con.execute("SELECT count(*) FROM dim_contributors").fetchall()[0][0]
         con.execute("CHECKPOINT")
-    return build, count_identities, count_contributors
+    return Assembled(build, changed, rebuilt, count_identities, count_contributors, refreshed, forgotten)
+
+
+def _pair(source: Source) -> tuple[str, str]:
+    return source.kind, source.repo
+
+
+def _refresh_from(con: duckdb.DuckDBPyConnection, shard: Path, source: Source) -> Refreshed:
+    con.execute(f"ATTACH '{str(shard).replace(chr(39), chr(39) * 2)}' AS perftrust_shard (READ_ONLY)")
+    try:
+        return refresh_source(con, "perftrust_shard", source)
+    finally:
+        con.execute("DETACH perftrust_shard")
+
+
+def metrics_are_current(build: Path, metric_settings: MetricSettings, as_of_given: bool) -> bool:
+    """Would recomputing the metric tables give what they hold? Yes when no data changed, they were
+    computed with the same settings, and for the same day (as of now) or the same moment (--as-of)."""
+    with contextlib.closing(connect(build, read_only=True)) as con:
+        rows = con.execute(
+            """SELECT as_of, as_of_date, window_days, min_n, timezone, review_response_hours,
+                      is_bots_included, is_pseudonymized FROM metric_runs"""
+        ).fetchall()
+    if len(rows) != 1:
+        return False
+    as_of, as_of_date, window_days, min_n, tz, hours, bots, pseudonymized = rows[0]
+    same_settings = (window_days, min_n, tz, hours, bots, pseudonymized) == (
+        metric_settings.window_days,
+        metric_settings.min_n,
+        metric_settings.timezone,
+        metric_settings.review_response_hours,
+        metric_settings.include_bots,
+        metric_settings.pseudonymize,
+    )
+    if as_of_given:
+        return same_settings and as_of == metric_settings.as_of
+    return same_settings and as_of_date == metric_settings.as_of_date and as_of <= metric_settings.as_of
 
 
 def compute(build: Path, metric_settings: MetricSettings) -> dict[str, int]:
@@ -290,6 +483,11 @@ def finish(build: Path, plan: RunPlan, steps: Sequence[StepResult], error: str |
         status = finish_run(con, plan.run_id, [*plan.steps, *steps], error_message=error)
         con.execute("CHECKPOINT")
     return status
+
+
+def nothing_synced(plan: RunPlan, steps: Sequence[StepResult]) -> bool:
+    """Every source failed (or there was none to sync): a run like that publishes nothing new."""
+    return not any(s.status != "failed" for s in steps)
 
 
 def new_plan(
@@ -330,7 +528,8 @@ def run_plain(
     settings: Settings,
     command: str,
     store: Store,
-    metric_settings: MetricSettings | None,
+    as_of: str | None = None,
+    carry_metric_settings: bool = False,
     plan_kwargs: dict[str, Any] | None = None,
     wait_seconds: float = 0.0,
     after_publish: Callable[[RunOutcome], None] | None = None,
@@ -350,10 +549,60 @@ def run_plain(
             )
         steps = [s for unit_steps in results for s in unit_steps]
         seconds["sync"] = time.perf_counter() - clock
-        outcome = build_and_publish(store, plan, steps, settings, metric_settings, seconds)
+        if nothing_synced(plan, steps):
+            return unpublished(plan, steps, seconds)
+        outcome = build_and_publish(store, plan, steps, settings, as_of, carry_metric_settings, seconds)
         if after_publish is not None:
             after_publish(outcome)
         return outcome
+
+
+def unpublished(plan: RunPlan, steps: Sequence[StepResult], seconds: dict[str, float]) -> RunOutcome:
+    """The outcome of a run in which nothing could be synced: nothing new was published."""
+    return RunOutcome(plan.run_id, "failed", [*plan.steps, *steps], None, None, seconds=seconds)
+
+
+def metric_settings_to_use(
+    build: Path, settings: Settings, as_of: str | None, carry_metric_settings: bool
+) -> MetricSettings:
+    """The settings to compute the metric tables with. `run` follows the configuration; `sync` and
+    `forget` keep what the tables were last computed with (a window or pseudonyms chosen with
+    `perftrust metrics`), as of now."""
+    configured = metric_settings_for(settings, as_of)
+    if not carry_metric_settings:
+        return configured
+    with contextlib.closing(connect(build, read_only=True)) as con:
+        rows = con.execute(
+            """SELECT window_days, min_n, timezone, review_response_hours, is_bots_included, is_pseudonymized
+               FROM metric_runs"""
+        ).fetchall()
+    if len(rows) != 1:
+        return configured
+    window_days, min_n, tz, hours, bots, pseudonymized = rows[0]
+    carried = metric_settings_for(settings, as_of, timezone=tz)
+    return replace(
+        carried,
+        window_days=window_days,
+        min_n=min_n,
+        review_response_hours=hours,
+        include_bots=bots,
+        pseudonymize=pseudonymized,
+    )
+
+
+def update_metrics(
+    assembled: Assembled, settings: Settings, as_of: str | None, carry_metric_settings: bool
+) -> dict[str, int]:
+    """Recompute the metric tables of the build unless they already hold exactly that (no data
+    changed, same settings, same day): metric tables never describe other data than what is published."""
+    metric_settings = metric_settings_to_use(assembled.build, settings, as_of, carry_metric_settings)
+    if (
+        not assembled.changed
+        and not assembled.identities_rebuilt
+        and metrics_are_current(assembled.build, metric_settings, as_of is not None)
+    ):
+        return {}
+    return compute(assembled.build, metric_settings)
 
 
 def build_and_publish(
@@ -361,23 +610,21 @@ def build_and_publish(
     plan: RunPlan,
     steps: list[StepResult],
     settings: Settings,
-    metric_settings: MetricSettings | None,
+    as_of: str | None = None,
+    carry_metric_settings: bool = False,
     seconds: dict[str, float] | None = None,
+    forget: Sequence[Source] = (),
 ) -> RunOutcome:
     seconds = {} if seconds is None else seconds
     clock = time.perf_counter()
-    build, count_identities, count_contributors = assemble(
-        store, plan, steps, settings, keep_metrics=metric_settings is None
-    )
+    assembled = assemble(store, plan, steps, settings, forget)
     seconds["assemble"] = time.perf_counter() - clock
-    written: dict[str, int] = {}
-    if metric_settings is not None:
-        clock = time.perf_counter()
-        written = compute(build, metric_settings)
-        seconds["metrics"] = time.perf_counter() - clock
-    status = finish(build, plan, steps)
     clock = time.perf_counter()
-    kept = publish(store, build, plan.run_id, settings.keep_previous)
+    written = update_metrics(assembled, settings, as_of, carry_metric_settings)
+    seconds["metrics"] = time.perf_counter() - clock
+    status = finish(assembled.build, plan, steps)
+    clock = time.perf_counter()
+    kept = publish(store, assembled.build, plan.run_id, settings.keep_previous)
     seconds["publish"] = time.perf_counter() - clock
     return RunOutcome(
         plan.run_id,
@@ -386,10 +633,31 @@ def build_and_publish(
         store.db_path,
         kept,
         written,
-        count_identities,
-        count_contributors,
+        assembled.count_identities,
+        assembled.count_contributors,
         seconds,
+        assembled.sources,
+        assembled.forgotten,
     )
+
+
+def forget_sources(
+    store: Store, settings: Settings, names: Sequence[str], wait_seconds: float = 0.0
+) -> RunOutcome:
+    """`perftrust forget`: publish the database without these sources (rollback brings them back)."""
+    from pipeline.sources import match_sources
+
+    with RunLock(store.lock_path, "forget", wait_seconds):
+        begin(store, settings)
+        if not store.db_path.exists():
+            raise PerftrustError(
+                f"there is no database at {store.db_path}", "run `perftrust sync` (or `perftrust run`) first"
+            )
+        with contextlib.closing(connect(store.db_path, read_only=True)) as con:
+            known = list(read_manifest(con))
+        chosen = match_sources(names, known)
+        plan = RunPlan(str(uuid.uuid4()), "forget", utc_now(), [])
+        return build_and_publish(store, plan, [], settings, None, True, forget=chosen)
 
 
 def render_report(db_path: Path, settings: Settings, as_of: str | None = None) -> Path:
@@ -418,8 +686,6 @@ def recompute_metrics(
     store: Store, settings: Settings, metric_settings: MetricSettings, wait_seconds: float = 0.0
 ) -> RunOutcome:
     """`perftrust metrics`: the published database copied, metrics recomputed there, published."""
-    import shutil
-
     with RunLock(store.lock_path, "metrics", wait_seconds):
         begin(store, settings)
         if not store.db_path.exists():
@@ -430,8 +696,7 @@ def recompute_metrics(
         build = store.build_path(plan.run_id)
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
-        with writing(build):
-            shutil.copyfile(store.db_path, build)
+        copy_file(store.db_path, build)
         with writing(build), contextlib.closing(connect(build)) as con:
             start_run(con, "metrics", plan.run_id, plan.started_at)
         seconds["copy"] = time.perf_counter() - clock

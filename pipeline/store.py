@@ -1,16 +1,18 @@
-"""Where a run writes, so that nobody reading the published database is ever locked out.
+"""Where a run writes, so that nobody reading the published database is ever locked out, and
+nothing a source ever synced is lost.
 
 DuckDB lets no other process open a file while a writer holds it, not even read-only. So the
-published file (settings.db_path) is never opened for writing. Instead:
+published file (settings.db_path; a symlink is followed) is never opened for writing. Instead:
 
 - each repository's raw data and cursors live in its own *shard* (``<store>/shards/<key>.duckdb``),
-  written by that repository's task only (safe from threads or Dask worker processes);
-- a run assembles a brand-new database from the shards in ``<store>/build/``, computes the metrics
-  there, checkpoints and closes it, then publishes it with one ``os.replace``: a reader that opens
-  the path sees the old file or the new one, never a half-written one, and a reader that has the
-  old file open keeps reading it;
+  written by that repository's task only (safe from threads or Dask worker processes); a shard that
+  cannot be opened is moved to ``<store>/broken/`` and rebuilt from its source;
+- a run copies the published file to ``<store>/build/``, refreshes there the sources it synced
+  (pipeline/sources.py: only rows that changed are written), keeps every other source as it was,
+  recomputes identities and metrics when their inputs changed, checkpoints, and publishes with one
+  ``os.replace``: a reader sees the old file or the new one, never a half-written one;
 - the file that was published before is kept in ``<store>/previous/`` (a hard link, no copy) for
-  ``perftrust rollback``;
+  ``perftrust rollback``; the mode and owner an operator gave the published file are kept;
 - one run at a time: ``<store>/run.lock`` (flock, released by the kernel when a process dies).
 
 A run killed at any point leaves the published file as it was; its half-built file is removed by
@@ -21,13 +23,13 @@ before it moves its cursor).
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,50 +40,14 @@ import duckdb
 
 from pipeline.config import Settings
 from pipeline.db import connect
-from pipeline.errors import DatabaseError, PerftrustError
-
-# What a shard holds: everything a sync writes for its repository.
-SHARD_TABLES = (
-    "raw_git__commits",
-    "raw_git__unreachable_commits",
-    "raw_git__mailmap",
-    "raw_github__repositories",
-    "raw_github__issues",
-    "raw_github__timeline_events",
-    "raw_github__pull_requests",
-    "raw_github__reviews",
-    "raw_github__review_comments",
-    "raw_github__milestones",
-    "raw_github__due_date_observations",
-    "raw_github__commit_authors",
-    "dim_repositories",
-    "sync_state",
-)
-# Kept from the previously published database: the run history, and (for a run that computes no
-# metrics, e.g. `perftrust sync`) the metric tables as they were.
-HISTORY_TABLES = ("pipeline_runs", "pipeline_run_steps")
-DERIVED_TABLES = (
-    "fct_commitments",
-    "fct_credits",
-    "metric_follow_through",
-    "metric_expectations",
-    "metric_credit_sharing",
-    "metric_ownership",
-    "metric_help_seeking",
-    "metric_consistency",
-    "metric_communication",
-    "metric_runs",
-)
-_NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-_NO_SPACE_TEXT = ("No space left on device", "File too large", "Disk quota exceeded")
+from pipeline.errors import DatabaseError, DiskFullError, PerftrustError, disk_full, is_out_of_space
 
 
 class StoreError(PerftrustError):
     pass
 
 
-class DiskFull(StoreError):
-    pass
+DiskFull = DiskFullError
 
 
 def _sql_string(text: str) -> str:
@@ -102,6 +68,9 @@ class Store:
     @classmethod
     def for_settings(cls, settings: Settings, db_path: Path | None = None) -> Store:
         db = Path(db_path) if db_path is not None else settings.db_path
+        if db.is_symlink():
+            # Publish where the link points (the link stays a link) and keep the store beside it.
+            db = Path(os.path.realpath(db))
         root = settings.store_dir if settings.store_dir is not None else db.with_name(db.name + ".store")
         return cls(db, root)
 
@@ -116,6 +85,10 @@ class Store:
     @property
     def previous(self) -> Path:
         return self.root / "previous"
+
+    @property
+    def broken(self) -> Path:
+        return self.root / "broken"
 
     @property
     def lock_path(self) -> Path:
@@ -208,16 +181,7 @@ def _read_holder(fd: int) -> str:
 
 def space_error(exc: BaseException, where: Path) -> DiskFull | None:
     """A DiskFull naming the fix if exc is the file system running out of room, else None."""
-    text = str(exc)
-    is_full = (isinstance(exc, OSError) and exc.errno in _NO_SPACE) or any(t in text for t in _NO_SPACE_TEXT)
-    if not is_full:
-        return None
-    return DiskFull(
-        f"the disk ran out of room while writing {where} ({text.splitlines()[0] if text else exc!r}); "
-        "the published database is untouched and nothing was lost",
-        f"free space on the file system of {where.parent} (or point [database].store_dir at a disk with "
-        "room), then run again",
-    )
+    return disk_full(exc, where) if is_out_of_space(exc) else None
 
 
 def check_free_space(store: Store) -> None:
@@ -245,11 +209,50 @@ def writing(path: Path) -> Iterator[None]:
         raise
 
 
-def open_shard(store: Store, key: str) -> duckdb.DuckDBPyConnection:
-    con = connect(store.shard(key))
+@dataclass
+class OpenedShard:
+    con: duckdb.DuckDBPyConnection
+    is_new: bool  # the file did not exist (first sync, or rebuilt): it holds nothing published yet
+    warning: str | None = None  # set when a broken shard was moved aside
+
+
+def open_shard(store: Store, key: str) -> OpenedShard:
+    """A repository's shard for writing. One that cannot be opened (a zero-byte or truncated file
+    left by a full disk, a damaged file) is moved to broken/ and started afresh: the sync then loads
+    the source whole, and the published database keeps the source's rows until that succeeds."""
+    path = store.shard(key)
+    is_new = not path.exists()
+    warning = None
+    try:
+        con = connect(path)
+        con.execute("SELECT count(*) FROM sync_state").fetchall()  # reads the catalog and a table
+    except DiskFullError:
+        raise
+    except (DatabaseError, duckdb.Error) as exc:
+        text = str(exc)
+        if "in use by another process" in text or "Conflicting lock" in text:
+            raise
+        aside = move_aside(store, path)
+        warning = (
+            f"the shard {path.name} could not be opened ({text.splitlines()[0]}); it was moved to "
+            f"{aside} and the source is loaded again from the start"
+        )
+        con, is_new = connect(path), True
     # One checkpoint at the end of a sync rather than every 16 MB of WAL (see pipeline/sync.py).
     con.execute("SET checkpoint_threshold = '1GB'")
-    return con
+    return OpenedShard(con, is_new, warning)
+
+
+def move_aside(store: Store, path: Path) -> Path:
+    """Move a broken file (and its WAL) to broken/ under a time-stamped name; nothing is deleted."""
+    store.broken.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = store.broken / f"{stamp}-{path.name}"
+    os.replace(path, target)
+    wal = Path(str(path) + ".wal")
+    if wal.exists():
+        os.replace(wal, Path(str(target) + ".wal"))
+    return target
 
 
 def fold_stray_wal(path: Path) -> None:
@@ -260,35 +263,24 @@ def fold_stray_wal(path: Path) -> None:
             con.execute("CHECKPOINT")
 
 
-def copy_tables(
-    con: duckdb.DuckDBPyConnection, source: Path, tables: tuple[str, ...], alias: str = "src"
-) -> dict[str, int]:
-    """INSERT every row of tables from another database file (attached read-only) into con's."""
-    counts: dict[str, int] = {}
-    con.execute(f"ATTACH {_sql_string(str(source))} AS {alias} (READ_ONLY)")
+def copy_file(source: Path, target: Path) -> None:
+    """A copy that is on disk before the function returns (the build starts from the published file)."""
+    with writing(target):
+        shutil.copyfile(source, target)
+        with open(target, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def _keep_mode(published: Path, build: Path) -> None:
+    """The mode (and owner, when we may set it) an operator gave the published file carries over."""
     try:
-        present = {
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
-            ).fetchall()
-        }
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for table in tables:
-                if table in present:
-                    counts[table] = con.execute(
-                        f"INSERT INTO main.{table} BY NAME SELECT * FROM {alias}.{table}"
-                    ).fetchall()[0][0]
-            con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # after an I/O error the database is invalidated
-                con.execute("ROLLBACK")
-            raise
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.execute(f"DETACH {alias}")
-    return counts
+        info = os.stat(published)
+    except FileNotFoundError:
+        return
+    os.chmod(build, stat.S_IMODE(info.st_mode))
+    with contextlib.suppress(PermissionError, OSError):
+        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            os.chown(build, info.st_uid, info.st_gid)
 
 
 def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path | None:
@@ -299,6 +291,7 @@ def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path 
         )
     with open(build, "rb") as f:
         os.fsync(f.fileno())
+    _keep_mode(store.db_path, build)
     kept: Path | None = None
     if store.db_path.exists() and keep_previous > 0:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -312,10 +305,9 @@ def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path 
         # store_dir on another file system: a rename cannot cross it, so copy beside the
         # published file first (readers still never see a partial file: the rename is atomic).
         staged = store.db_path.with_name(f".{store.db_path.name}.{run_id[:8]}.publishing")
-        with writing(staged):
-            shutil.copyfile(build, staged)
-            with open(staged, "rb") as f:
-                os.fsync(f.fileno())
+        copy_file(build, staged)
+        shutil.copymode(build, staged)
+        _keep_mode(store.db_path, staged)
         build.unlink()
         build = staged
     os.replace(build, store.db_path)

@@ -46,7 +46,7 @@ class SyncSummary:
         return sum(s.count_api_requests for s in self.steps)
 
 
-def _identity_fingerprint(settings: Settings) -> str:
+def identity_fingerprint(settings: Settings) -> str:
     payload = json.dumps([sorted(settings.aliases.items()), list(settings.bot_patterns)], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -190,7 +190,7 @@ def run_sync(
                 record_step(con, run_id, step)
                 summary.steps.append(step)
 
-        fingerprint = _identity_fingerprint(settings)
+        fingerprint = identity_fingerprint(settings)
         state = read_cursor(con, "identities", "*") or {}
         changed = any(s.status == "succeeded" for s in summary.steps)
         if changed or state.get("settings") != fingerprint:

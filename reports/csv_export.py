@@ -2,7 +2,16 @@
 
 Lists (evidence_keys) become one space-separated string: keys never contain spaces. With
 pseudonymize, every column that names a person gets the same pseudonym `perftrust metrics
---pseudonymize` writes (pipeline.metrics.common.pseudonym: person-<first 10 hex of sha256>)."""
+--pseudonymize` writes (pipeline.metrics.common.pseudonym: person-<first 10 hex of sha256>).
+
+Spreadsheet formulas are neutralised as OWASP's "CSV Injection" page describes: a text cell (a
+VARCHAR column, or a list joined into one) whose value starts with `=`, `+`, `-`, `@`, a tab (0x09)
+or a carriage return (0x0D) gets a leading single quote (`'=HYPERLINK(...)`), so Excel, LibreOffice
+and Google Sheets show it as text instead of running it. Every text cell is enclosed in double quotes
+(a double quote inside is doubled), so a comma, semicolon or line break inside it never starts
+another cell whatever separator the spreadsheet guesses. Numeric, date and boolean columns are
+written as they are: a negative number stays a number (-2, unquoted). An empty text is "" and NULL
+an empty unquoted field. Done in the SQL of the COPY, never row by row in Python."""
 
 from __future__ import annotations
 
@@ -13,6 +22,15 @@ import duckdb
 from reports.data import Scope
 
 EXTRA_TABLES = ("fct_commitments", "fct_credits")
+
+# First characters a spreadsheet reads as the start of a formula (OWASP, CSV Injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralised_sql(expr: str) -> str:
+    """expr with a single quote in front when it starts like a formula (vectorised, in SQL)."""
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS)
+    return f"CASE WHEN left({expr}, 1) IN ({starts}) THEN chr(39) || {expr} ELSE {expr} END"
 
 
 def _pseudonym_sql(expr: str) -> str:
@@ -45,13 +63,14 @@ def export_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in found]
 
 
-def _select(con: duckdb.DuckDBPyConnection, table: str, scope: Scope) -> tuple[str, list[object]]:
+def _select(con: duckdb.DuckDBPyConnection, table: str, scope: Scope) -> tuple[str, list[object], list[str]]:
+    """The SELECT of one export, its parameters, and its text columns (quoted in the file)."""
     described = con.execute(f'DESCRIBE "{table}"').fetchall()
     # Tables written by `perftrust metrics --pseudonymize` already hold pseudonyms in the person
     # columns (not again), but their commitment keys still end in the assignee's login.
     hide_columns = scope.pseudonymize and not scope.ids_pseudonymized
     hide_keys = scope.pseudonymize
-    columns = []
+    columns, text_columns = [], []
     for name, dtype, *_ in described:
         quoted = f'"{name}"'
         expr = quoted
@@ -62,6 +81,9 @@ def _select(con: duckdb.DuckDBPyConnection, table: str, scope: Scope) -> tuple[s
         if str(dtype).endswith("[]"):
             inner = _commitment_key_sql("k") if hide_keys else "k"
             expr = f"array_to_string(list_transform({quoted}, lambda k: {inner}), ' ')"
+        if str(dtype).startswith("VARCHAR") or str(dtype).endswith("[]"):
+            expr = _neutralised_sql(f"({expr})")
+            text_columns.append(quoted)
         columns.append(f"{expr} AS {quoted}")
     names = [str(d[0]) for d in described]
     where, params = "TRUE", list[object]()
@@ -84,7 +106,7 @@ def _select(con: duckdb.DuckDBPyConnection, table: str, scope: Scope) -> tuple[s
     else:
         order = f'"{names[0]}"'
     sql = f'SELECT * FROM (SELECT {", ".join(columns)} FROM "{table}" WHERE {where}) ORDER BY {order}'
-    return sql, params
+    return sql, params, text_columns
 
 
 def write_csvs(
@@ -93,8 +115,9 @@ def write_csvs(
     """Each table to directory/<table>.csv<suffix>, appended to `written` before it is started (the
     caller renames them into place, or removes them all if anything fails)."""
     for table in export_tables(con):
-        sql, params = _select(con, table, scope)
+        sql, params, text_columns = _select(con, table, scope)
         target = directory / f"{table}.csv{suffix}"
         written.append(target)
         literal = str(target).replace("'", "''")
-        con.execute(f"COPY ({sql}) TO '{literal}' (FORMAT csv, HEADER true)", params or None)
+        quote = f", FORCE_QUOTE ({', '.join(text_columns)})" if text_columns else ""
+        con.execute(f"COPY ({sql}) TO '{literal}' (FORMAT csv, HEADER true{quote})", params or None)

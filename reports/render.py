@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -41,6 +42,7 @@ def render_reports(db_path: Path, out_dir: Path, options: ReportOptions) -> Repo
         raise PerftrustError(
             f"{out_dir} is a file, not a folder", "pass --out DIR with a folder (it is created)"
         )
+    _check_no_file_above(out_dir)
     con = connect(Path(db_path), read_only=True)
     try:
         _check_tables(con, Path(db_path))
@@ -111,6 +113,41 @@ def _computed_with(con: duckdb.DuckDBPyConnection) -> _Computed | None:
     if window is None:
         return None
     return _Computed(window[0], window[1], None, None, None, _ids_pseudonymized(con))
+
+
+_OUT_FIX = (
+    "pass --out DIR with a folder you can write (it is created if missing), or change "
+    "[reports].output_dir in perftrust.toml"
+)
+# A folder that cannot be made or written: permissions, a read-only or special file system (/proc),
+# a missing or non-folder parent. Other errors (a full disk) are not about the folder chosen.
+_UNWRITABLE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EEXIST}
+
+
+def _check_no_file_above(out_dir: Path) -> None:
+    """Refuse at once a folder that could never be made: one below a file."""
+    for parent in out_dir.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise PerftrustError(
+                    f"cannot write the report into the folder {out_dir}: {parent} is a file, so no folder "
+                    "can be made below it (no report file was written or changed)",
+                    _OUT_FIX,
+                )
+            return
+
+
+def _unwritable(out_dir: Path, exc: OSError | duckdb.Error) -> PerftrustError:
+    if isinstance(exc, OSError):
+        # mkdir under /proc/self (or a vanished parent) says ENOENT: the folder cannot be made there.
+        reason = "it cannot be created there" if exc.errno == errno.ENOENT else (exc.strerror or str(exc))
+        if exc.filename and Path(exc.filename) != out_dir:
+            reason += f": {exc.filename}"
+    else:
+        reason = str(exc).splitlines()[0]
+    return PerftrustError(
+        f"cannot write the report into the folder {out_dir} ({reason}); no report file was changed", _OUT_FIX
+    )
 
 
 def _check_web_url(url: str) -> None:
@@ -271,15 +308,25 @@ def _render(con: duckdb.DuckDBPyConnection, scope: Scope, out_dir: Path) -> int:
     html = render_html(report)
     markdown = render_markdown(report)
     csv_dir = out_dir / "csv"
-    csv_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out_dir, exc) from exc
     suffix = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     pending: list[Path] = []
     try:
-        write_csvs(con, scope, csv_dir, suffix, pending)
-        for name, text in (("summary.md", markdown), ("report.html", html)):
-            target = out_dir / f"{name}{suffix}"
-            target.write_text(text, encoding="utf-8")
-            pending.append(target)
+        try:
+            write_csvs(con, scope, csv_dir, suffix, pending)
+            for name, text in (("summary.md", markdown), ("report.html", html)):
+                target = out_dir / f"{name}{suffix}"
+                pending.append(target)
+                target.write_text(text, encoding="utf-8")
+        except duckdb.IOException as exc:  # COPY ... TO: the folder refused the file
+            raise _unwritable(out_dir, exc) from exc
+        except OSError as exc:
+            if exc.errno in _UNWRITABLE_ERRNOS:
+                raise _unwritable(out_dir, exc) from exc
+            raise
         for path in pending:
             os.replace(path, path.with_name(path.name[: -len(suffix)]))
         pending = []

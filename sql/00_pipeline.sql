@@ -80,3 +80,33 @@ COMMENT ON COLUMN sync_state.repo IS 'Repository key (dim_repositories.repo).';
 COMMENT ON COLUMN sync_state.cursor IS 'Source-specific cursor as JSON; for git: the ref selection and the tip sha of every ref fully loaded.';
 COMMENT ON COLUMN sync_state.updated_at IS 'When the cursor last moved (UTC).';
 COMMENT ON COLUMN sync_state.run_id IS 'The run that moved it.';
+
+CREATE TABLE IF NOT EXISTS pipeline_sources (
+    source_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    repo VARCHAR NOT NULL,
+    shard VARCHAR,
+    first_synced_at TIMESTAMP,
+    last_synced_at TIMESTAMP,
+    last_synced_run_id VARCHAR,
+    last_attempt_at TIMESTAMP,
+    last_attempt_run_id VARCHAR,
+    last_attempt_status VARCHAR,
+    last_error_message VARCHAR,
+    count_rows_inserted BIGINT,
+    count_rows_deleted BIGINT
+);
+COMMENT ON TABLE pipeline_sources IS 'One row per source this database holds: the git history or the GitHub data of one repository (two independent sources). The database is the union of every source ever synced into its store; a source leaves it only through `perftrust forget`. A source whose last sync failed keeps the rows of its last good sync.';
+COMMENT ON COLUMN pipeline_sources.source_id IS 'KIND:REPO, e.g. git:acme/api or github:acme/api (what `perftrust forget` takes).';
+COMMENT ON COLUMN pipeline_sources.source IS 'git (a local clone) or github (the GitHub API).';
+COMMENT ON COLUMN pipeline_sources.repo IS 'Repository key its rows carry (dim_repositories.repo, the repo column of every raw table).';
+COMMENT ON COLUMN pipeline_sources.shard IS 'File in <db>.store/shards/ that keeps this source''s synced data between runs.';
+COMMENT ON COLUMN pipeline_sources.first_synced_at IS 'When data of this source was first published (UTC).';
+COMMENT ON COLUMN pipeline_sources.last_synced_at IS 'When its data was last refreshed from a sync (UTC); older than last_attempt_at when later syncs failed.';
+COMMENT ON COLUMN pipeline_sources.last_synced_run_id IS 'The run of that refresh (pipeline_runs.run_id).';
+COMMENT ON COLUMN pipeline_sources.last_attempt_at IS 'When a run last tried to sync it (UTC).';
+COMMENT ON COLUMN pipeline_sources.last_attempt_run_id IS 'The run of that attempt.';
+COMMENT ON COLUMN pipeline_sources.last_attempt_status IS 'How that attempt ended: succeeded, unchanged, empty, or failed (its last good data kept).';
+COMMENT ON COLUMN pipeline_sources.last_error_message IS 'Why the last attempt failed, with the fix; NULL when it did not.';
+COMMENT ON COLUMN pipeline_sources.count_rows_inserted IS 'Rows the last attempt added to the database (over all the source''s tables; a changed row counts once here and once as deleted).';
+COMMENT ON COLUMN pipeline_sources.count_rows_deleted IS 'Rows the last attempt removed (changed, or gone from the source: e.g. commits rewritten away).';

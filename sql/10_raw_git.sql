@@ -1,6 +1,7 @@
 -- raw_git__*: what git returned, kept whole, with the envelope (repo, run_id, extracted_at).
 -- Natural key of raw_git__commits is (repo, sha); the loader inserts only commits not yet present,
--- so a re-run or a run after a crash never duplicates.
+-- so a re-run or a run after a crash never duplicates, and removes commits the synced refs no longer
+-- reach (force-push, deleted branch, re-created clone): the rows are always what a fresh sync loads.
 
 CREATE TABLE IF NOT EXISTS raw_git__commits (
     repo VARCHAR NOT NULL,
@@ -35,19 +36,6 @@ COMMENT ON COLUMN raw_git__commits.message IS 'Full commit message (subject, bod
 COMMENT ON COLUMN raw_git__commits.files IS 'git log --numstat -M: path, old_path (renames), lines_added, lines_deleted (NULL for binary files). Empty for merges.';
 COMMENT ON COLUMN raw_git__commits.run_id IS 'The run that extracted the row (pipeline_runs.run_id).';
 COMMENT ON COLUMN raw_git__commits.extracted_at IS 'When the row was extracted (UTC).';
-
-CREATE TABLE IF NOT EXISTS raw_git__unreachable_commits (
-    repo VARCHAR NOT NULL,
-    sha VARCHAR NOT NULL,
-    detected_at TIMESTAMP NOT NULL,
-    run_id VARCHAR NOT NULL,
-    PRIMARY KEY (repo, sha)
-);
-COMMENT ON TABLE raw_git__unreachable_commits IS 'Loaded commits that the synced refs no longer reach (history rewritten by a force-push, or a branch deleted). Removed again if they become reachable.';
-COMMENT ON COLUMN raw_git__unreachable_commits.repo IS 'Repository key.';
-COMMENT ON COLUMN raw_git__unreachable_commits.sha IS 'Commit id no longer reachable from the synced refs.';
-COMMENT ON COLUMN raw_git__unreachable_commits.detected_at IS 'When a sync first found it unreachable (UTC).';
-COMMENT ON COLUMN raw_git__unreachable_commits.run_id IS 'The run that found it.';
 
 CREATE TABLE IF NOT EXISTS raw_git__mailmap (
     repo VARCHAR NOT NULL,

@@ -38,8 +38,7 @@ SELECT
     rr.sha IS NOT NULL AS is_revert,
     CASE WHEN rr.count_matches = 1 THEN rr.reverted_sha ELSE r.reverted_prefix END AS reverted_sha,
     c.subject,
-    c.message,
-    u.sha IS NULL AS is_reachable
+    c.message
 FROM stg_git__commits c
 LEFT JOIN raw_git__mailmap am ON am.repo = c.repo AND am.name = c.author_name AND am.email = c.author_email
 LEFT JOIN dim_identities ai ON ai.source = 'git' AND ai.name = c.author_name AND ai.email = c.author_email
@@ -48,9 +47,8 @@ LEFT JOIN raw_git__mailmap cm
 LEFT JOIN dim_identities ci
     ON ci.source = 'git' AND ci.name = c.committer_name AND ci.email = c.committer_email
 LEFT JOIN reverts r ON r.repo = c.repo AND r.sha = c.sha AND r.reverted_prefix <> ''
-LEFT JOIN resolved_reverts rr ON rr.repo = c.repo AND rr.sha = c.sha
-LEFT JOIN raw_git__unreachable_commits u ON u.repo = c.repo AND u.sha = c.sha;
-COMMENT ON VIEW fct_commits IS 'One row per commit and repository, identities after .mailmap and resolved to contributors. Filter is_reachable for live history.';
+LEFT JOIN resolved_reverts rr ON rr.repo = c.repo AND rr.sha = c.sha;
+COMMENT ON VIEW fct_commits IS 'One row per commit and repository, identities after .mailmap and resolved to contributors. Holds exactly the commits reachable from the synced refs (commits rewritten away are removed).';
 COMMENT ON COLUMN fct_commits.repo IS 'Repository key (dim_repositories.repo).';
 COMMENT ON COLUMN fct_commits.sha IS 'Full commit id. Key: (repo, sha).';
 COMMENT ON COLUMN fct_commits.author_name IS 'Author name after .mailmap.';
@@ -72,7 +70,6 @@ COMMENT ON COLUMN fct_commits.is_revert IS 'The message says "This reverts commi
 COMMENT ON COLUMN fct_commits.reverted_sha IS 'The reverted commit: its full id when loaded, else the id as written in the message.';
 COMMENT ON COLUMN fct_commits.subject IS 'First line of the message.';
 COMMENT ON COLUMN fct_commits.message IS 'Full commit message.';
-COMMENT ON COLUMN fct_commits.is_reachable IS 'Reachable from the synced refs; false after a force-push rewrote it away or its branch was deleted.';
 
 CREATE OR REPLACE VIEW fct_commit_files AS
 SELECT repo, sha, path, old_path, lines_added, lines_deleted, is_binary, is_rename

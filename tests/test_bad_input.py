@@ -7,8 +7,10 @@ histories, and `git hash-object -t commit` for commit objects git itself would n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -22,13 +24,16 @@ from typing import Any
 
 import duckdb
 import pytest
+from click.testing import CliRunner, Result
 
-from pipeline.config import RepositoryConfig, Settings
+from pipeline.cli import main
+from pipeline.config import RepositoryConfig, Settings, load_settings
 from pipeline.db import connect
 from pipeline.errors import DatabaseError
 from pipeline.git_repo import RepoSpec
 from pipeline.sync import SyncSummary, run_sync
 from tests.conftest import GitRepo
+from tests.support.report_db import seed_small_db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -668,3 +673,272 @@ def test_a_run_killed_half_way_resumes_without_loss_or_duplicates(tmp_path: Path
         assert resumed_facts == reference.execute("SELECT * FROM fct_commits ORDER BY repo, sha").fetchall()
     finally:
         reference.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# 12: command-line values and configuration files that used to end in a traceback
+# ------------------------------------------------------------------------------------------------
+
+# Saved by an editor set to Latin-1: "É" and "ç" are single bytes that are not UTF-8.
+LATIN1_CONFIG = (
+    '[metrics]\nwindow = "90d"\n# Équipe de François\n[teams]\ncore = ["dev1@example.org"]\n'.encode(
+        "latin-1"
+    )
+)
+# Every command that reads perftrust.toml (sql only without --db).
+COMMANDS_READING_CONFIG = {
+    "run": ["run", "--engine", "plain", "--no-report"],
+    "run (prefect)": ["run"],
+    "sync": ["sync"],
+    "metrics": ["metrics"],
+    "report": ["report"],
+    "sql": ["sql", "SELECT 1"],
+    "serve": ["serve"],
+    "rollback": ["rollback"],
+    "rollback --list": ["rollback", "--list"],
+    "doctor": ["doctor"],
+}
+
+
+def _invoke(*args: str) -> Result:
+    """`perftrust ARGS` in-process: exit code, output, and the exception (SystemExit, not a crash)."""
+    return CliRunner().invoke(main, list(args))
+
+
+def _assert_exit_2(result: Result, *expected: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # no traceback
+    assert "fix:" in result.output
+    for text in expected:
+        assert text in result.output, (text, result.output)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file below root with the sha256 of its bytes."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("command", COMMANDS_READING_CONFIG.values(), ids=list(COMMANDS_READING_CONFIG))
+@pytest.mark.parametrize("given", ["--config", "./perftrust.toml"])
+def test_a_config_file_that_is_not_utf8_names_the_byte_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], given: str
+) -> None:
+    config = tmp_path / "perftrust.toml"
+    config.write_bytes(LATIN1_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # serve would need one
+    before = _tree(tmp_path)
+    args = [command[0], *(["--config", str(config)] if given == "--config" else []), *command[1:]]
+
+    result = _invoke(*args)
+
+    _assert_exit_2(
+        result,
+        "perftrust.toml is not UTF-8 text: byte 0xc9 on line 3 is not valid UTF-8",
+        "fix: save it as UTF-8",
+        "iconv -f latin1 -t utf-8",
+    )
+    assert _tree(tmp_path) == before  # nothing was created (no database, no store, no report)
+
+
+def test_a_config_file_that_is_not_utf8_in_a_real_process(tmp_path: Path) -> None:
+    (tmp_path / "perftrust.toml").write_bytes(LATIN1_CONFIG)
+
+    result = _cli("metrics", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "is not UTF-8 text" in result.stderr and "fix: save it as UTF-8" in result.stderr
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    config = tmp_path / "perftrust.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + "[metrics]\nmin_n = 3\n# Équipe\n".encode())
+
+    assert load_settings(config).metrics.min_n == 3
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report tests' hand-built database, metrics computed as of 2024-06-30."""
+    return seed_small_db(tmp_path_factory.mktemp("bad-input-small") / "small.duckdb")
+
+
+@pytest.fixture
+def db_copy(small_db: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "db" / "perftrust.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(small_db, copy)
+    return copy
+
+
+OUT_OF_RANGE_DATES = ["0001-01-01", "9999-12-31", "1969-12-31", "3000-01-01", "9999-12-30"]
+
+
+@pytest.mark.parametrize("day", OUT_OF_RANGE_DATES)
+def test_as_of_outside_the_range_is_refused_by_metrics_and_report(
+    db_copy: Path, tmp_path: Path, day: str
+) -> None:
+    before = _tree(tmp_path)
+    for args in (
+        ["metrics", "--db", str(db_copy), "--as-of", day],
+        ["metrics", "--db", str(db_copy), "--as-of", day, "--timezone", "America/Los_Angeles"],
+        ["metrics", "--db", str(db_copy), "--as-of", day, "--timezone", "Pacific/Kiritimati"],
+        ["report", "--db", str(db_copy), "--out", str(tmp_path / "out"), "--as-of", day],
+    ):
+        _assert_exit_2(
+            _invoke(*args),
+            f"--as-of {day} is outside the dates perftrust evaluates (1970-01-01 to 2999-12-31",
+            "fix: pass a date in that range, e.g. --as-of 2024-06-30",
+        )
+    assert _tree(tmp_path) == before  # the database untouched, no report folder
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_as_of_outside_the_range_is_refused_by_run_before_anything_is_synced(
+    tmp_path: Path, source: GitRepo, day: str
+) -> None:
+    db = tmp_path / "run" / "perftrust.duckdb"
+    db.parent.mkdir()
+
+    for engine in ("plain", "prefect"):
+        result = _invoke(
+            "run", "--engine", engine, "--repo", str(source.path), "--db", str(db), "--as-of", day
+        )
+        _assert_exit_2(result, f"--as-of {day} is outside the dates perftrust evaluates")
+    assert list(db.parent.iterdir()) == []  # nothing synced, built or published
+
+
+def test_the_first_and_last_accepted_as_of_dates_work_in_every_time_zone(db_copy: Path) -> None:
+    for day, zone, window in (
+        ("1970-01-01", "Pacific/Kiritimati", "3660d"),  # UTC+14: the day ends on 1969-12-31 in UTC
+        ("1970-01-01", "America/Los_Angeles", "90d"),
+        ("2999-12-31", "Etc/GMT+12", "12w"),  # UTC-12: the day ends on 3000-01-01 in UTC
+        ("2999-12-31", "Pacific/Kiritimati", "3660d"),
+    ):
+        result = _invoke(
+            "metrics", "--db", str(db_copy), "--as-of", day, "--timezone", zone, "--window", window
+        )
+        assert result.exit_code == 0, (day, zone, result.output)
+        assert "metrics as of" in result.output
+        with closing(duckdb.connect(str(db_copy), read_only=True)) as con:
+            assert _scalar(con, "SELECT as_of_date FROM metric_runs").isoformat() == day
+
+
+@pytest.mark.parametrize(
+    ("window", "problem"),
+    [
+        ("1000000d", "--window '1000000d' is 1,000,000 days long: a window is 1 to 3,660 days"),
+        ("523w", "--window '523w' is 3,661 days long"),
+        ("99999999999999999999w", "days long: a window is 1 to 3,660 days"),
+        ("0d", "--window '0d' is 0 days long"),
+        ("0w", "--window '0w' is 0 days long"),
+        ("-5d", "--window '-5d' is not understood"),
+        ("5y", "--window '5y' is not understood"),
+        ("3mo", "--window '3mo' is not understood"),
+        ("1.5w", "--window '1.5w' is not understood"),
+        ("\u0663\u0660d", "is not understood"),  # Arabic-Indic digits: int() would take them
+        ("", "--window '' is not understood"),
+    ],
+)
+def test_a_window_outside_1_to_3660_days_is_refused(db_copy: Path, window: str, problem: str) -> None:
+    before = hashlib.sha256(db_copy.read_bytes()).hexdigest()
+
+    result = _invoke("metrics", "--db", str(db_copy), "--window", window)
+
+    _assert_exit_2(
+        result, problem, "fix: write it like 90d" if "understood" in problem else "e.g. 90d or 12w"
+    )
+    assert hashlib.sha256(db_copy.read_bytes()).hexdigest() == before
+
+
+def test_the_longest_window_is_accepted(db_copy: Path) -> None:
+    result = _invoke("metrics", "--db", str(db_copy), "--window", "3660d", "--as-of", "2024-06-30")
+    assert result.exit_code == 0, result.output
+    assert "window 3660 days" in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('window = "1000000d"', "[metrics].window = '1000000d' is 1,000,000 days long"),
+        ('window = "0d"', "[metrics].window = '0d' is 0 days long"),
+        ('window = "forever"', "[metrics].window = 'forever' is not understood"),
+        ("min_n = 0", "[metrics].min_n = 0 is not a minimum sample size: it must be 1 or more"),
+        ("min_n = -3", "[metrics].min_n = -3 is not a minimum sample size"),
+    ],
+)
+def test_bad_metrics_settings_in_the_config_file_are_refused(
+    db_copy: Path, tmp_path: Path, line: str, problem: str
+) -> None:
+    config = tmp_path / "perftrust.toml"
+    config.write_text(f"[metrics]\n{line}\n", encoding="utf-8")
+
+    for command in (["metrics", "--db", str(db_copy)], ["run", "--engine", "plain"], ["report"]):
+        result = _invoke(command[0], "--config", str(config), *command[1:])
+        _assert_exit_2(result, f"{config}: {problem}")
+
+
+@pytest.mark.parametrize("min_n", ["0", "-1", "-100"])
+def test_min_n_below_1_is_refused(db_copy: Path, min_n: str) -> None:
+    before = hashlib.sha256(db_copy.read_bytes()).hexdigest()
+
+    result = _invoke("metrics", "--db", str(db_copy), "--min-n", min_n)
+
+    _assert_exit_2(
+        result,
+        f"--min-n {min_n} is not a minimum sample size: it must be 1 or more",
+        "fix: pass --min-n 1 or more, e.g. --min-n 5",
+    )
+    assert hashlib.sha256(db_copy.read_bytes()).hexdigest() == before
+    assert _invoke("metrics", "--db", str(db_copy), "--min-n", "1").exit_code == 0
+
+
+@pytest.fixture
+def default_report(db_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A report rendered into the default place (./reports): its files and their hashes."""
+    monkeypatch.chdir(tmp_path)
+    result = _invoke("report", "--db", str(db_copy))
+    assert result.exit_code == 0, result.output
+    files = _tree(tmp_path / "reports")
+    assert "report.html" in files and "csv/metric_follow_through.csv" in files
+    return files
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "{tmp}/notes.txt/report",  # below a file
+        "{tmp}/notes.txt/deeper/report",
+        "/proc/self/perftrust-report",  # the kernel makes no folder there, not even for root
+        "/proc/self/perftrust-report/deeper",
+    ],
+)
+def test_report_into_a_folder_that_cannot_be_written_names_it_and_keeps_the_previous_report(
+    db_copy: Path, tmp_path: Path, default_report: dict[str, str], where: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n", encoding="utf-8")
+    out = where.format(tmp=tmp_path)
+
+    result = _invoke("report", "--db", str(db_copy), "--out", out)
+
+    _assert_exit_2(
+        result,
+        f"error: cannot write the report into the folder {out}",
+        "fix: pass --out DIR with a folder you can write (it is created if missing)",
+    )
+    assert _tree(tmp_path / "reports") == default_report  # the previous report, byte for byte
+    assert not Path(out).exists()
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name]
+
+
+def test_report_into_proc_in_a_real_process(db_copy: Path, tmp_path: Path) -> None:
+    result = _cli("report", "--db", str(db_copy), "--out", "/proc/self/perftrust-report", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "cannot write the report into the folder /proc/self/perftrust-report" in result.stderr

@@ -116,7 +116,7 @@ def test_transient_failures_are_retried_and_permanent_ones_are_not(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline.nightly, "sync_unit_git", flaky_once)
-    outcome = nightly(config_path=str(config), compute_metrics=False, render_report=False)
+    outcome = nightly(config_path=str(config), metric_settings_from_config=False, render_report=False)
 
     assert calls == {"flaky": 2, "steady": 1, "gone": 1}
     statuses = {s["repo"].rsplit("/", 1)[-1]: s["status"] for s in outcome["steps"]}
@@ -147,7 +147,7 @@ def test_a_transient_failure_that_persists_is_reported_after_the_retries(
         return step
 
     monkeypatch.setattr(pipeline.nightly, "sync_unit_git", always_locked)
-    outcome = nightly(config_path=str(config), compute_metrics=False, render_report=False)
+    outcome = nightly(config_path=str(config), metric_settings_from_config=False, render_report=False)
     assert len(calls) == 2
     (step,) = outcome["steps"]
     assert step["status"] == "failed" and "still failing after retries" in step["error_message"]

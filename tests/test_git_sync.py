@@ -44,7 +44,7 @@ def test_incremental_sync_reads_only_new_commits(con: duckdb.DuckDBPyConnection,
     assert cursor["tips"] == {"refs/heads/main": more[-1]}
 
 
-def test_force_push_marks_rewritten_commits_and_revives_them(
+def test_force_push_removes_rewritten_commits_and_brings_them_back(
     con: duckdb.DuckDBPyConnection, repo: GitRepo
 ) -> None:
     a, b, c = _linear(repo, 3)
@@ -54,13 +54,12 @@ def test_force_push_marks_rewritten_commits_and_revives_them(
     repo.git("reflog", "expire", "--expire=now", "--all")
     repo.git("gc", "-q", "--prune=now")  # the old tip no longer exists at all
     assert _sync(con, repo.path) == 1
-    assert _shas(con, "is_reachable") == {a, d}
-    assert _shas(con, "NOT is_reachable") == {b, c}
+    assert _shas(con) == {a, d}  # what a fresh sync of the new history holds
     step = con.execute(
         "SELECT details, warnings FROM pipeline_run_steps ORDER BY started_at DESC LIMIT 1"
     ).fetchall()[0]
-    assert json.loads(step[0])["marked_unreachable"] == 2
-    assert "no longer reachable" in step[1][0]
+    assert json.loads(step[0])["removed_unreachable"] == 2
+    assert "no longer reachable" in step[1][0] and "were removed" in step[1][0]
 
     # The branch comes back to c (e.g. the force-push is undone by pushing c again).
     repo.git("fetch", "-q", str(repo.path), a)  # keep objects; c is recreated identically below
@@ -68,9 +67,8 @@ def test_force_push_marks_rewritten_commits_and_revives_them(
     b2 = repo.commit("c1", {"c1.txt": "1\n"}, when=1_700_007_200)
     c2 = repo.commit("c2", {"c2.txt": "2\n"}, when=1_700_010_800)
     assert (b2, c2) == (b, c)
-    assert _sync(con, repo.path) == 0
-    assert _shas(con, "is_reachable") == {a, b, c}
-    assert _shas(con, "NOT is_reachable") == {d}
+    assert _sync(con, repo.path) == 2  # loaded again: they had been removed
+    assert _shas(con) == {a, b, c}
 
 
 def test_default_branch_versus_all_branches(con: duckdb.DuckDBPyConnection, repo: GitRepo) -> None:
@@ -82,11 +80,11 @@ def test_default_branch_versus_all_branches(con: duckdb.DuckDBPyConnection, repo
     assert _sync(con, repo.path) == 2
     assert _shas(con) == set(base)
     assert _sync(con, repo.path, "all") == 1
-    assert _shas(con, "is_reachable") == {*base, feature}
+    assert _shas(con) == {*base, feature}
     assert con.execute("SELECT count(*) FROM raw_git__commits").fetchall()[0][0] == 3
-    # Back to the default branch only: the feature commit is kept but no longer live.
+    # Back to the default branch only: the feature commit goes, as in a fresh sync of main.
     assert _sync(con, repo.path) == 0
-    assert _shas(con, "NOT is_reachable") == {feature}
+    assert _shas(con) == set(base)
 
 
 def test_branch_option_and_unknown_branch(con: duckdb.DuckDBPyConnection, repo: GitRepo) -> None:

@@ -25,7 +25,7 @@ from pipeline.cli import main
 from pipeline.config import RepositoryConfig, Settings, settings_from_dict
 from pipeline.errors import ConfigError
 from pipeline.git_repo import RepoSpec
-from pipeline.nightly import RunOutcome, metric_settings_for, run_plain
+from pipeline.nightly import RunOutcome, run_plain
 from pipeline.store import DiskFull, RunLock, Store, StoreError
 from tests.support.history import grow_history
 
@@ -41,8 +41,8 @@ def _settings(tmp_path: Path, *repos: Path, **extra: Any) -> Settings:
 
 
 def _run(settings: Settings, command: str = "sync", **kwargs: Any) -> RunOutcome:
-    metrics = metric_settings_for(settings, "2026-11-01") if command == "run" else None
-    return run_plain(settings, command, Store.for_settings(settings), metrics, **kwargs)
+    as_of = "2026-11-01" if command == "run" else None
+    return run_plain(settings, command, Store.for_settings(settings), as_of, command != "run", **kwargs)
 
 
 def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -132,7 +132,7 @@ def test_one_failing_repository_is_reported_and_the_others_publish(tmp_path: Pat
     assert _query(settings.db_path, "SELECT count(*) FROM raw_git__commits") == [(10,)]
     assert _query(
         settings.db_path, "SELECT repo, status FROM pipeline_run_steps WHERE status = 'failed'"
-    ) == [(str(tmp_path / "missing"), "failed")]
+    ) == [("missing", "failed")]  # the key it would have had; the message names the path
 
 
 # --------------------------------------------------------------------------------------- the lock
@@ -191,7 +191,7 @@ from pathlib import Path
 import pipeline.git_sync, pipeline.nightly, pipeline.store
 from pipeline.config import RepositoryConfig, Settings
 from pipeline.git_repo import RepoSpec
-from pipeline.nightly import run_plain, metric_settings_for
+from pipeline.nightly import run_plain
 from pipeline.store import Store
 
 stage, db, repo = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
@@ -212,7 +212,7 @@ elif stage == "metrics":  # the new database is assembled in build/, metrics not
 elif stage == "publish":  # everything written, the rename not yet done
     pipeline.store.os.replace = die
 settings = Settings(db_path=db, repositories=(RepositoryConfig(RepoSpec(repo)),), git_workers=1)
-run_plain(settings, "run", Store.for_settings(settings), metric_settings_for(settings, "2026-11-01"))
+run_plain(settings, "run", Store.for_settings(settings), "2026-11-01")
 """
 
 

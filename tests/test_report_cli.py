@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.config import load_settings
-from pipeline.nightly import metric_settings_for, render_report, run_plain
+from pipeline.nightly import render_report, run_plain
 from pipeline.store import Store
 from tests.support.history import grow_history
 
@@ -26,7 +26,7 @@ def published(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     settings = load_settings(config)
-    run_plain(settings, "run", Store.for_settings(settings), metric_settings_for(settings, "2020-09-30"))
+    run_plain(settings, "run", Store.for_settings(settings), "2020-09-30")
     return config
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import duckdb
 import polars as pl
 
+from pipeline.config import check_as_of
 from pipeline.db import registered
-from pipeline.errors import ConfigError
 
 Z_95 = 1.959963984540054
 PERIOD_KEYS = ["period_type", "period_start", "period_end"]
@@ -39,13 +39,13 @@ class MetricSettings:
 
 
 def parse_as_of(text: str | None, timezone: str) -> datetime:
-    """'YYYY-MM-DD' -> the end of that day in the time zone, as naive UTC; None -> now."""
+    """'YYYY-MM-DD' -> the end of that day in the time zone, as naive UTC; None -> now.
+
+    Dates outside pipeline.config.MIN_AS_OF .. MAX_AS_OF are refused (ConfigError): near the ends of
+    Python's calendar the end of the day in UTC, or the window before it, would not be a date."""
     if not text:
         return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"--as-of {text!r} is not a date", "write it as YYYY-MM-DD") from exc
+    day = check_as_of(text)
     end = datetime.combine(day, time(23, 59, 59), tzinfo=zoneinfo.ZoneInfo(timezone))
     return end.astimezone(UTC).replace(tzinfo=None)
 

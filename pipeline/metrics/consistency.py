@@ -107,7 +107,7 @@ def _commits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.Laz
         con,
         """SELECT repo, sha, author_contributor_id AS contributor_id, authored_at AS occurred_at,
                   is_merge, is_revert, reverted_sha
-           FROM fct_commits WHERE is_reachable AND authored_at <= ?""",
+           FROM fct_commits WHERE authored_at <= ?""",
         [settings.as_of],
     )
 

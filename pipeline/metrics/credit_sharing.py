@@ -86,7 +86,7 @@ def read_trailers(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> p
                   c.author_contributor_id AS giver_contributor_id, c.authored_at AS occurred_at
            FROM fct_commit_trailers t
            JOIN fct_commits c ON c.repo = t.repo AND c.sha = t.sha
-           WHERE c.is_reachable AND t.trailer IN ? AND c.authored_at <= ?""",
+           WHERE t.trailer IN ? AND c.authored_at <= ?""",
         [list(TRAILER_KINDS), settings.as_of],
     )
 

@@ -105,7 +105,7 @@ def _commits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.Laz
     commits = read(
         con,
         """SELECT repo, sha, author_contributor_id AS contributor_id, authored_at
-           FROM fct_commits WHERE is_reachable AND NOT is_merge AND authored_at <= ?""",
+           FROM fct_commits WHERE NOT is_merge AND authored_at <= ?""",
         [settings.as_of],
     )
     return commits.join(human_contributors(con, settings), on="contributor_id", how="semi")

@@ -59,12 +59,12 @@ MEASURES = (
 
 
 def _commits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
-    """Every loaded commit (reachable or not: a revert may name a rewritten commit). The message is read
+    """Every loaded commit (all reachable from the synced refs). The message is read
     only where it mentions a fix, which is all rule (b) needs."""
     return read(
         con,
         """SELECT repo, sha, author_contributor_id AS contributor_id, authored_at, subject, is_merge,
-                  is_revert, reverted_sha, is_reachable,
+                  is_revert, reverted_sha,
                   CASE WHEN regexp_matches(message, '(?i)fix') THEN message END AS message
            FROM fct_commits
            WHERE authored_at <= ?""",
@@ -77,13 +77,13 @@ def _files(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyF
         con,
         """SELECT f.repo, f.sha, f.path, c.author_contributor_id AS contributor_id, c.authored_at
            FROM fct_commit_files f JOIN fct_commits c ON c.repo = f.repo AND c.sha = f.sha
-           WHERE c.is_reachable AND NOT c.is_merge AND c.authored_at <= ?""",
+           WHERE NOT c.is_merge AND c.authored_at <= ?""",
         [settings.as_of],
     )
 
 
 def _live(commits: pl.LazyFrame) -> pl.LazyFrame:
-    return commits.filter(pl.col("is_reachable") & ~pl.col("is_merge"))
+    return commits.filter(~pl.col("is_merge"))
 
 
 def is_fix_subject() -> pl.Expr:

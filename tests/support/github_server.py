@@ -23,7 +23,10 @@ endpoints perftrust's extractor uses, with GitHub's observable behaviour:
   issue;
 * injectable faults (:meth:`GitHubServer.inject`): 5xx, secondary rate limits (403/429 with
   ``Retry-After``), delays longer than the client's timeout, truncated JSON, HTML bodies, dropped
-  connections, any status/body/headers.
+  connections, any status/body/headers;
+* random faults: ``fault_rate`` (0..1, settable at any time) makes that share of requests not
+  otherwise faulted answer 500, 502 or 503 or drop the connection half-way through the body
+  (:data:`RANDOM_FAULTS`), drawn from ``random.Random(fault_seed)``; ``random_faults`` counts them.
 
 Every request is logged (:attr:`GitHubServer.requests`) with whether it consumed quota.  Dataset
 mutations (``dataset.advance``, ``server.rename_repo``...) are visible to the next request.
@@ -56,6 +59,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import socket
 import threading
@@ -85,7 +89,7 @@ from tests.support.github_scenario import (
     User,
 )
 
-__all__ = ["Fault", "GitHubServer", "LoggedRequest", "endpoint_of"]
+__all__ = ["RANDOM_FAULTS", "Fault", "GitHubServer", "LoggedRequest", "endpoint_of"]
 
 JSON = dict[str, Any]
 
@@ -128,6 +132,15 @@ class Fault:
     non_json: bool = False
     disconnect: bool = False
     hits: int = 0
+
+
+# What a random fault (GitHubServer.fault_rate) does: a server error, or a connection dropped half-way.
+RANDOM_FAULTS: tuple[dict[str, Any], ...] = (
+    {"status": 500},
+    {"status": 502},
+    {"status": 503},
+    {"disconnect": True},
+)
 
 
 @dataclass(slots=True)
@@ -857,8 +870,13 @@ class GitHubServer:
         reset_at: int | None = None,
         link_style: Literal["repositories", "repos"] = "repositories",
         token_scopes: Mapping[str, str | None] | None = None,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
     ) -> None:
         self.dataset = dataset
+        self.fault_rate = fault_rate  # share of requests answered with a random fault (RANDOM_FAULTS)
+        self.random_faults = 0  # how many were
+        self._fault_rng = random.Random(fault_seed)
         # A token listed in token_scopes is valid too. Its value is the X-OAuth-Scopes header a classic
         # token gets ("" for no scopes), or None for a fine-grained or GitHub App token (no header).
         self.token_scopes: dict[str, str | None] = dict(token_scopes or {})
@@ -1047,6 +1065,11 @@ class GitHubServer:
                     if fault.times == 0:
                         self._faults.remove(fault)
                     return fault
+            random_fault = self.fault_rate > 0 and path.rstrip("/") != "/rate_limit"
+            if random_fault and self._fault_rng.random() < self.fault_rate:
+                self.random_faults += 1
+                kind = self._fault_rng.choice(RANDOM_FAULTS)
+                return Fault(pattern=re.compile(re.escape(path)), hits=1, **kind)
         return None
 
     # -- request handling ---------------------------------------------------------------------------
