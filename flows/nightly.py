@@ -32,6 +32,7 @@ from pipeline import nightly as plain
 from pipeline.config import Settings
 from pipeline.errors import PerftrustError
 from pipeline.runs import StepResult
+from pipeline.secrets import scrub
 from pipeline.store import RunLock, Store
 
 
@@ -107,7 +108,7 @@ def _failed_step(future: PrefectFuture[StepResult], step: str, repo: str) -> Ste
         return exc.step
     except BaseException as exc:
         failed = StepResult(step, repo)
-        failed.status, failed.error_message = "failed", f"{type(exc).__name__}: {exc}"
+        failed.status, failed.error_message = "failed", scrub(f"{type(exc).__name__}: {exc}")
         return failed
     return result
 

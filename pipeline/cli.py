@@ -28,6 +28,7 @@ from pipeline.db import connect
 from pipeline.errors import ConfigError, PerftrustError
 from pipeline.nightly import RunRequest
 from pipeline.runs import StepResult
+from pipeline.secrets import scrub
 
 if TYPE_CHECKING:
     from pipeline.git_sync import Progress as ProgressCallback
@@ -41,8 +42,9 @@ FRAMING = (
 
 
 def _say(label: str, style: str, text: str) -> None:
-    """One message line; text from repositories or errors is never read as rich markup."""
-    console.print(Text.assemble((label, style), " ", text), soft_wrap=True, highlight=False)
+    """One message line; text from repositories or errors is never read as rich markup, and a
+    token (or a URL's credentials) never reaches the terminal or a log."""
+    console.print(Text.assemble((label, style), " ", scrub(text)), soft_wrap=True, highlight=False)
 
 
 def _fail(exc: PerftrustError) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline import __version__
 from pipeline.errors import DatabaseError, PerftrustError, disk_full, is_out_of_space
 
 DEFAULT_DB = Path("perftrust.duckdb")
@@ -95,10 +98,11 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     return con
 
 
-# `perftrust sql`: what a query may do. The database is opened read-only; DuckDB itself then refuses
-# every file and network access (COPY TO, EXPORT, read_csv, glob, ATTACH, INSTALL, http(s)://),
-# loads no extension that is not built in, never spills to a temporary folder (temp_directory ''),
-# and lock_configuration makes SET, RESET and PRAGMA unable to undo any of it.
+# `perftrust sql`: what a query may do. The database is opened read-only with these settings (no
+# extension that is not built in is installed or loaded; no temporary folder, so nothing ever spills
+# beside the database); connect_for_query then turns off external access (DuckDB refuses COPY TO,
+# EXPORT, read_csv, glob, ATTACH, INSTALL, http(s)://) except reading what --allow-read names, and
+# locks the configuration, so SET, RESET and PRAGMA cannot undo any of it.
 QUERY_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
@@ -205,26 +209,50 @@ def connect_for_query(path: Path, allow_read: Sequence[Path] = ()) -> duckdb.Duc
         con = duckdb.connect(str(path), read_only=True, config=QUERY_CONFIG)
     except duckdb.Error as exc:
         raise _translate(exc, path) from exc
-    folders = [str(p.resolve()) for p in allow_read if p.is_dir()]
-    files = [str(p.resolve()) for p in allow_read if not p.is_dir()]
+    # As written (absolute) and with symbolic links resolved: a query may name the path either way.
+    spelled = {p: sorted({os.path.abspath(p), str(Path(p).resolve())}) for p in allow_read}
+    folders = [name for p, names in spelled.items() if Path(p).is_dir() for name in names]
+    files = [name for p, names in spelled.items() if not Path(p).is_dir() for name in names]
     try:
         # allowed_* can only be set once the database runs and while external access is on.
         con.execute("SET allowed_directories = ?", [folders])
         con.execute("SET allowed_paths = ?", [files])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-    except duckdb.Error:
+    except duckdb.Error as exc:
         con.close()
-        raise
+        raise DatabaseError(
+            f"cannot open {path} read-only for a query: {str(exc).splitlines()[0]}",
+            "check the --allow-read paths, or leave them out",
+        ) from exc
     return con
 
 
+@cache
+def schema_fingerprint() -> str:
+    """Changes whenever any schema script changes."""
+    digest = hashlib.sha256()
+    for name, text in schema_scripts():
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return digest.hexdigest()[:24]
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Run every sql/*.sql script; they are idempotent (IF NOT EXISTS tables, OR REPLACE views)."""
+    """Run every sql/*.sql script; they are idempotent (IF NOT EXISTS tables, OR REPLACE views).
+
+    Skipped when the database records that it has this very schema already (pipeline_schema):
+    running the scripts costs a few hundred milliseconds, paid on every connection otherwise."""
+    fingerprint = schema_fingerprint()
+    with suppress(duckdb.CatalogException):
+        rows = con.execute("SELECT fingerprint FROM pipeline_schema").fetchall()
+        if rows == [(fingerprint,)]:
+            return
     with transaction(con):
         _migrate(con)
         for _name, text in schema_scripts():
             con.execute(text)
+        con.execute("DELETE FROM pipeline_schema")
+        con.execute("INSERT INTO pipeline_schema VALUES (?, ?)", [fingerprint, __version__])
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:

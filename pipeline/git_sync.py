@@ -269,6 +269,21 @@ def _remove_unreachable(
     return int(removed)
 
 
+def _forget_boundary_commits(con: duckdb.DuckDBPyConnection, local: LocalRepo) -> None:
+    """A commit at a shallow boundary reads as a root (no parents, every file added); once the
+    boundary moves it reads as it really is, and the other way round. Drop the loaded commits that
+    may read differently now (those loaded without parents, and those at the new boundary), so the
+    walk that follows loads them as git shows them today."""
+    shallow = Path(local.repo.git_dir) / "shallow"
+    boundary = shallow.read_text(encoding="ascii").split() if shallow.exists() else []
+    with registered(con, "perftrust_boundary", pa.table({"sha": pa.array(boundary, pa.string())})):
+        con.execute(
+            """DELETE FROM raw_git__commits WHERE repo = ?
+               AND (len(parent_shas) = 0 OR sha IN (SELECT sha FROM perftrust_boundary))""",
+            [local.key],
+        )
+
+
 def _shallow_fingerprint(local: LocalRepo) -> str:
     """Changes when the shallow boundary moves (`git fetch --unshallow`, `--deepen`); "" if complete."""
     shallow = Path(local.repo.git_dir) / "shallow"
@@ -348,6 +363,8 @@ def sync_repository(
     # The shallow boundary moved (the clone was unshallowed or deepened): history behind the old
     # tips was never loaded, so walk all of it; what is loaded already is skipped below.
     boundary_moved = cursor.get("shallow") != shallow
+    if boundary_moved:
+        _forget_boundary_commits(con, local)
     wanted = _rev_list(local, sorted(set(tips.values())), [] if boundary_moved else old_present)
     to_load = _not_loaded(con, local.key, wanted)  # also a first sync: a killed one may have loaded batches
     if progress:

@@ -39,6 +39,7 @@ from pipeline.git_repo import RepoSpec, open_repo
 from pipeline.git_sync import Progress
 from pipeline.identities import rebuild_identities
 from pipeline.runs import StepResult, finish_run, read_cursor, record_step, start_run, utc_now, write_cursor
+from pipeline.secrets import has_userinfo, scrub
 from pipeline.sources import (
     STEP_KIND,
     Refreshed,
@@ -89,6 +90,12 @@ class RunRequest:
     wait_seconds: float = 0.0
 
     def settings(self) -> Settings:
+        if self.github_url and has_userinfo(self.github_url):
+            # Refused before anything runs: flow parameters are stored in Prefect's database.
+            raise ConfigError(
+                f"--github-url carries credentials ({scrub(self.github_url)})",
+                "give the URL without user:token@ and put the token in the GITHUB_TOKEN environment variable",
+            )
         settings = load_settings(Path(self.config_path) if self.config_path else None)
         if self.github_url:
             settings = replace(settings, github=replace(settings.github, url=self.github_url.rstrip("/")))
@@ -322,6 +329,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _finished(step: StepResult) -> StepResult:
+    # Whatever a server or git said back, a token never leaves the step (tables, logs, Prefect).
+    step.error_message = scrub(step.error_message) if step.error_message else step.error_message
+    step.warnings = [scrub(w) for w in step.warnings]
     step.duration_seconds = time.perf_counter() - step.started_clock
     # Which process did the work: the flow's own, or a Dask worker's (pipeline_run_steps.details).
     step.details["worker"] = f"{socket.gethostname()}:{os.getpid()}"

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from pipeline import __version__
+from pipeline.secrets import scrub
 
 
 def utc_now() -> datetime:
@@ -72,9 +73,9 @@ def record_step(con: duckdb.DuckDBPyConnection, run_id: str, result: StepResult)
             result.count_rows_added,
             result.count_api_requests,
             result.count_not_modified,
-            result.warnings,
-            result.error_message,
-            json.dumps(result.details, sort_keys=True, default=str),
+            [scrub(w) for w in result.warnings],
+            scrub(result.error_message) if result.error_message else None,
+            scrub(json.dumps(result.details, sort_keys=True, default=str)),
         ],
     )
 
@@ -104,7 +105,7 @@ def finish_run(
             len(steps),
             failed,
             sum(s.count_rows_added for s in steps),
-            error_message,
+            scrub(error_message) if error_message else None,
             sum(s.count_api_requests for s in steps),
             sum(s.count_not_modified for s in steps),
             remaining[-1] if remaining else None,

@@ -121,6 +121,14 @@ def refresh_source(con: duckdb.DuckDBPyConnection, shard_alias: str, source: Sou
             ).fetchall()[0]
         if tuple(mine) == tuple(other):
             continue
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        if mine[0] == 0 and theirs is not None:  # nothing here yet (a first sync): copy, no diff
+            result.count_inserted += con.execute(
+                f"""INSERT INTO main.{table} ({column_list})
+                    SELECT {", ".join(f't."{c}"' for c in columns)} FROM {theirs} t WHERE {_where(table)}""",
+                params,
+            ).fetchall()[0][0]
+            continue
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE perftrust_mine AS
                 SELECT t.rowid AS row_id, {row_hash} AS h FROM main.{table} t WHERE {_where(table)}""",
@@ -139,7 +147,6 @@ def refresh_source(con: duckdb.DuckDBPyConnection, shard_alias: str, source: Sou
                     SELECT row_id FROM perftrust_mine m ANTI JOIN perftrust_theirs s ON s.h = m.h)"""
         ).fetchall()[0][0]
         if theirs is not None:
-            column_list = ", ".join(f'"{c}"' for c in columns)
             result.count_inserted += con.execute(
                 f"""INSERT INTO main.{table} ({column_list})
                     SELECT {", ".join(f't."{c}"' for c in columns)} FROM {theirs} t

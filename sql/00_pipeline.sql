@@ -110,3 +110,11 @@ COMMENT ON COLUMN pipeline_sources.last_attempt_status IS 'How that attempt ende
 COMMENT ON COLUMN pipeline_sources.last_error_message IS 'Why the last attempt failed, with the fix; NULL when it did not.';
 COMMENT ON COLUMN pipeline_sources.count_rows_inserted IS 'Rows the last attempt added to the database (over all the source''s tables; a changed row counts once here and once as deleted).';
 COMMENT ON COLUMN pipeline_sources.count_rows_deleted IS 'Rows the last attempt removed (changed, or gone from the source: e.g. commits rewritten away).';
+
+CREATE TABLE IF NOT EXISTS pipeline_schema (
+    fingerprint VARCHAR NOT NULL,
+    perftrust_version VARCHAR NOT NULL
+);
+COMMENT ON TABLE pipeline_schema IS 'One row: which version of the schema scripts in sql/ built this database (perftrust skips re-running them when they are unchanged).';
+COMMENT ON COLUMN pipeline_schema.fingerprint IS 'Hash of every schema script; a new perftrust with changed scripts re-applies them.';
+COMMENT ON COLUMN pipeline_schema.perftrust_version IS 'perftrust version that applied them.';

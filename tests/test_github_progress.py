@@ -6,7 +6,11 @@ step records what it really did; nothing a server echoes (a token, credentials) 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import requests
 
 from pipeline.config import Settings
 from pipeline.db import connect, sql_dir
@@ -179,6 +184,29 @@ def first_page(server: GitHubServer, full_name: str) -> list[dict[str, Any]]:
     return data
 
 
+def test_the_servers_random_faults_hit_the_share_asked_for(server: GitHubServer, dataset: Dataset) -> None:
+    """The knob the convergence test relies on: fault_rate of the requests fail, in every RANDOM_FAULTS way."""
+    path = f"{server.base_url}/repos/{dataset.repositories[0].full_name}"
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {TOKEN}"
+
+    def outcome() -> str:
+        try:
+            response = session.get(path, timeout=10)
+            response.json()
+        except (requests.RequestException, ValueError):
+            session.close()  # a dropped connection
+            return "dropped"
+        return str(response.status_code)
+
+    assert {outcome() for _ in range(20)} == {"200"}
+    server.fault_rate = 0.5
+    seen = Counter(outcome() for _ in range(400))
+    assert seen.keys() == {"200", "500", "502", "503", "dropped"}
+    assert server.random_faults == 400 - seen["200"]
+    assert 140 <= server.random_faults <= 260  # 200 expected; the bounds are 6 standard deviations away
+
+
 # -- 1. progress below the page ---------------------------------------------------------------------------
 
 
@@ -213,6 +241,51 @@ def test_a_run_cut_mid_page_keeps_the_items_before_and_the_next_fetches_only_the
     assert sync(con, client(server), full_name, concurrency=concurrency).status == "succeeded"
     fetched = Counter(detail_requests(server))
     assert fetched == Counter(job for job in reference.details if job[1] not in kept)  # the missing, once
+    assert snapshot(con) == snapshot(reference.con)
+
+
+KILLED_SYNC = """
+import sys
+from pathlib import Path
+from pipeline.db import connect
+from pipeline.github_client import ClientSettings, GitHubClient
+from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
+from pipeline.runs import start_run
+con = connect(Path(sys.argv[1]))
+client = GitHubClient(sys.argv[4], ClientSettings(base_url=sys.argv[2]))
+options = GitHubSyncOptions(commit_logins=False, concurrency=1, commit_seconds=0)
+sync_github_repository(con, client, sys.argv[3], start_run(con, "killed"), options)
+"""
+
+
+def test_with_commit_seconds_0_a_kill_mid_page_loses_at_most_the_item_under_way(
+    server: GitHubServer, reference: Reference, dataset: Dataset, tmp_path: Path
+) -> None:
+    full_name = dataset.repositories[0].full_name
+    db = tmp_path / "killed.duckdb"
+    server.reset_log()
+    root = Path(__file__).parent.parent
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SYNC, str(db), server.base_url, full_name, TOKEN],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    deadline = time.time() + 60
+    while (
+        len({n for _, n in detail_requests(server)}) < 40 and child.poll() is None and time.time() < deadline
+    ):
+        time.sleep(0.001)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    started = {n for _, n in detail_requests(server)}
+    assert 40 <= len(started) < 100  # killed inside the first page
+    con = connect(db)
+    kept = set(issues(con))
+    assert len(started - kept) <= 2  # the item under way (and one whose commit the kill cut)
+    check_progress_invariants(con, reference.con, full_name)
+    server.reset_log()
+    assert sync(con, client(server), full_name).status == "succeeded"
+    assert not {n for _, n in detail_requests(server)} & kept
     assert snapshot(con) == snapshot(reference.con)
 
 

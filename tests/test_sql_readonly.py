@@ -44,6 +44,7 @@ class Published:
     secret: Path  # a local file outside any allowed folder
     data: Path  # a folder of CSV files a test may allow
     data_twin: Path  # a sibling whose name starts with the allowed folder's name
+    data_link: Path  # a symbolic link to data
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,9 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     twin = root / "data-private"
     twin.mkdir()
     (twin / "salaries.csv").write_text(f"who,what\nbo,{SECRET}\n", encoding="utf-8")
-    return Published(root, db, pristine, secret, data, twin)
+    link = root / "data-link"
+    link.symlink_to(data, target_is_directory=True)
+    return Published(root, db, pristine, secret, data, twin, link)
 
 
 def _digest(path: Path) -> str:
@@ -321,6 +324,16 @@ def test_allow_read_of_one_file(published: Published, watched: Watched) -> None:
     _assert_refused(
         _sql(published, "--allow-read", str(target), f"SELECT * FROM read_csv('{published.secret}')")
     )
+    watched.assert_untouched()
+
+
+def test_allow_read_through_a_symbolic_link(published: Published, watched: Watched) -> None:
+    allow = ["--allow-read", str(published.data_link), "--format", "csv"]
+    for name in (published.data_link, published.data):  # the query may name either
+        result = _sql(published, *allow, f"SELECT count(*) AS n FROM read_csv('{name}/targets.csv')")
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines() == ["n", "2"]
+    _assert_refused(_sql(published, *allow, f"SELECT * FROM read_csv('{published.data_twin}/salaries.csv')"))
     watched.assert_untouched()
 
 
