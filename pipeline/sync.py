@@ -128,7 +128,7 @@ def sync_github(
     progress_for: ProgressFactory | None = None,
 ) -> list[StepResult]:
     """One step per GitHub repository (organizations expanded); a used-up rate limit stops the rest cleanly."""
-    from pipeline.github_client import RateLimited
+    from pipeline.github_client import GitHubError, RateLimited
     from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
 
     names, steps = expand_organizations(client, repositories, organizations)
@@ -144,7 +144,9 @@ def sync_github(
             )
         except RateLimited as exc:
             stopped = exc.problem
-            step = _failed("github_sync", name, str(exc))
+            step = exc.step or _failed("github_sync", name, str(exc))
+        except GitHubError as exc:  # the step as far as it got: its requests, rows and time
+            step = exc.step or _failed("github_sync", name, str(exc), exc.transient)
         except PerftrustError as exc:
             step = _failed("github_sync", name, str(exc), exc.transient)
         steps.append(step)

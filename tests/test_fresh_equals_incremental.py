@@ -134,8 +134,7 @@ def test_any_sequence_of_syncs_equals_one_fresh_sync(
 ) -> None:
     root = tmp_path_factory.mktemp("fresh")
     # Only the data is compared (metric tables depend on the clock): skip computing them.
-    patch = mock.patch("pipeline.nightly.update_metrics", lambda *args, **kwargs: {})
-    with patch:
+    with mock.patch("pipeline.nightly.update_metrics", return_value={}):
         _run_operations(root, operations)
 
 

@@ -426,10 +426,6 @@ def test_a_failed_step_carries_its_real_requests_rows_and_duration(
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the caller change in pipeline/sync.py sync_github (record exc.step); remove this marker with it",
-)
 def test_a_rate_limited_sync_records_its_real_requests_in_pipeline_run_steps(
     server: GitHubServer, dataset: Dataset, tmp_path: Path
 ) -> None:
