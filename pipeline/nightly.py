@@ -28,6 +28,7 @@ from pipeline.config import (
     OrganizationConfig,
     RepositoryConfig,
     Settings,
+    check_min_n,
     check_timezone,
     is_owner_name,
     load_settings,
@@ -45,9 +46,11 @@ from pipeline.sources import (
     Refreshed,
     Source,
     adopt_legacy,
+    count_rows,
     read_manifest,
     refresh_source,
     remove_source,
+    sources_in,
     upsert_manifest,
 )
 from pipeline.store import (
@@ -145,7 +148,7 @@ def metric_settings_for(
     return MetricSettings(
         as_of=parse_as_of(as_of, tz),
         window_days=parse_window(window) if window else settings.metrics.window_days,
-        min_n=min_n if min_n is not None else settings.metrics.min_n,
+        min_n=check_min_n(min_n) if min_n is not None else settings.metrics.min_n,
         timezone=tz,
         review_response_hours=settings.metrics.review_response_hours,
         include_bots=settings.metrics.include_bots,
@@ -380,19 +383,33 @@ def assemble(
     refreshed from their shards (only changed rows are written), forgotten sources removed, the run
     recorded, and identities rebuilt when their inputs changed."""
     build = store.build_path(plan.run_id)
+    by_step = {(s.step, s.repo): s for s in steps}
+    published = _publishable_sources(plan, by_step)
+    base_sources: set[Source] = set()
     if store.db_path.exists():
         copy_file(store.db_path, build)
+    else:
+        # The first build starts as a copy of the largest shard: a file copy instead of writing every
+        # row again (sources in it that are not to be published are removed below).
+        shards = [store.shard(u.key) for u in plan.units if any(src in published for src in _unit_sources(u))]
+        candidates = [p for p in shards if p.exists() and not Path(str(p) + ".wal").exists()]
+        if candidates:
+            base = max(candidates, key=lambda p: p.stat().st_size)
+            copy_file(base, build)
+            base_sources = {src for u in plan.units if store.shard(u.key) == base for src in _unit_sources(u)}
     refreshed: list[Refreshed] = []
     forgotten: list[tuple[str, int]] = []
     with writing(build), contextlib.closing(connect(build)) as con:
+        if base_sources:
+            for stray in set(sources_in(con)) - (base_sources & published):
+                remove_source(con, stray)
         con.execute("SET checkpoint_threshold = '1GB'")
-        manifest = read_manifest(con)
+        manifest = read_manifest(con) if store.db_path.exists() else {}
         if manifest and not con.execute("SELECT count(*) FROM pipeline_sources").fetchall()[0][0]:
             adopt_legacy(
                 con, manifest, {repo: store.shard(repo).name for _kind, repo in map(_pair, manifest)}
             )
         now = utc_now()
-        by_step = {(s.step, s.repo): s for s in steps}
         for unit in plan.units:
             attempts = [("git_sync", unit.key)] if unit.git is not None else []
             attempts += [("github_sync", unit.github)] if unit.github is not None else []
@@ -403,7 +420,11 @@ def assemble(
                 source = Source(STEP_KIND[step_name], repo)
                 shard = store.shard(unit.key)
                 result = None
-                if publishable(step) and shard.exists():
+                if source in base_sources and source in published:
+                    result = Refreshed(source, count_inserted=count_rows(con, source))
+                    refreshed.append(result)
+                    step.details["rows_published"] = {"inserted": result.count_inserted, "deleted": 0}
+                elif publishable(step) and shard.exists():
                     result = _refresh_from(con, shard, source)
                     refreshed.append(result)
                     step.details["rows_published"] = {
@@ -441,6 +462,22 @@ def assemble(
             count_contributors = con.execute("SELECT count(*) FROM dim_contributors").fetchall()[0][0]
         con.execute("CHECKPOINT")
     return Assembled(build, changed, rebuilt, count_identities, count_contributors, refreshed, forgotten)
+
+
+def _unit_sources(unit: RepositoryUnit) -> list[Source]:
+    """The sources a unit syncs, keyed as their rows are (git by the unit key, GitHub by owner/name)."""
+    sources = [Source("git", unit.key)] if unit.git is not None else []
+    return sources + ([Source("github", unit.github)] if unit.github is not None else [])
+
+
+def _publishable_sources(plan: RunPlan, by_step: dict[tuple[str, str], StepResult]) -> set[Source]:
+    chosen = set()
+    for unit in plan.units:
+        for source in _unit_sources(unit):
+            step = by_step.get((f"{source.kind}_sync", source.repo))
+            if step is not None and publishable(step):
+                chosen.add(source)
+    return chosen
 
 
 def _pair(source: Source) -> tuple[str, str]:

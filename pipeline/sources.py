@@ -158,6 +158,27 @@ def refresh_source(con: duckdb.DuckDBPyConnection, shard_alias: str, source: Sou
     return result
 
 
+def sources_in(con: duckdb.DuckDBPyConnection) -> list[Source]:
+    """Every source with a row in any of its tables."""
+    parts = []
+    for kind, tables in TABLES.items():
+        for table in tables:
+            where = f"WHERE source = '{kind}'" if table == "sync_state" else ""
+            parts.append(f"SELECT DISTINCT '{kind}' AS kind, repo FROM main.{table} {where}")
+    rows = con.execute(" UNION ".join(parts) + " ORDER BY ALL").fetchall()
+    return [Source(kind, repo) for kind, repo in rows]
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, source: Source) -> int:
+    """Rows of a source over all its tables."""
+    return sum(
+        con.execute(
+            f"SELECT count(*) FROM main.{table} t WHERE {_where(table)}", _params(table, source)
+        ).fetchall()[0][0]
+        for table in TABLES[source.kind]
+    )
+
+
 def remove_source(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     """Delete every row of a source (perftrust forget). -> rows deleted."""
     deleted = 0

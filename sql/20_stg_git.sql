@@ -81,8 +81,8 @@ WITH trailer_lines AS (
     SELECT
         repo,
         sha,
-        regexp_extract(rtrim(message, chr(10) || chr(13) || ' '), '(?s)^(?:.*\n[ \t\r]*\n)?(.*)$', 1)
-            AS final_paragraph,
+        -- The last paragraph: what follows the last blank line (git reads trailers only there).
+        list_last(string_split_regex(rtrim(message, chr(10) || chr(13) || ' '), '\n[ \t\r]*\n')) AS final_paragraph,
         unnest(list_transform(
             regexp_extract_all(
                 message,
@@ -102,19 +102,17 @@ WITH trailer_lines AS (
         t.line AS line,
         contains(final_paragraph, t.line) AS is_in_final_paragraph
     FROM trailer_lines
+), split AS (
+    -- "Name <email>": one pass for both parts; has_email tells a match from a value without <...>.
+    SELECT *, regexp_extract(value, '^(.*)<([^<>]*)>$', ['name', 'email']) AS m,
+           regexp_full_match(value, '.*<[^<>]*>') AS has_email
+    FROM parsed
 )
-SELECT
-    repo,
-    sha,
-    trailer_index,
-    trailer,
-    CASE WHEN regexp_full_match(value, '.*<[^<>]*>')
-         THEN trim(regexp_extract(value, '^(.*)<[^<>]*>$', 1))
-         ELSE value END AS name,
-    nullif(trim(regexp_extract(value, '<([^<>]*)>$', 1)), '') AS email,
-    is_in_final_paragraph,
-    line
-FROM parsed;
+SELECT repo, sha, trailer_index, trailer,
+    CASE WHEN has_email THEN trim(m.name) ELSE value END AS name,
+    nullif(trim(m.email), '') AS email,
+    is_in_final_paragraph, line
+FROM split;
 COMMENT ON VIEW stg_git__commit_trailers IS 'One row per credit trailer line (Co-authored-by, Signed-off-by, Reviewed-by, Acked-by, Tested-by, Reported-by, Suggested-by, Helped-by; any case) anywhere in a commit message.';
 COMMENT ON COLUMN stg_git__commit_trailers.repo IS 'Repository key.';
 COMMENT ON COLUMN stg_git__commit_trailers.sha IS 'Commit id.';

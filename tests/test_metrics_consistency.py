@@ -100,9 +100,6 @@ class Raw:
         )
         return sha
 
-    def unreachable(self, sha: str, repo: str = REPO) -> None:
-        self.add("raw_git__unreachable_commits", repo, sha, FETCHED, "run")
-
     def pull_request(
         self,
         number: int,
@@ -241,7 +238,6 @@ class Raw:
         """Replace the raw tables' contents with these rows (shuffled by rng), then rebuild identities."""
         for table in (
             "raw_git__commits",
-            "raw_git__unreachable_commits",
             "raw_github__pull_requests",
             "raw_github__issues",
             "raw_github__reviews",
@@ -297,8 +293,7 @@ def activity_scenario() -> tuple[Raw, dict[str, str]]:
     keys["first"] = raw.issue(1, "ada", datetime(2021, 1, 25, 9))  # first activity on record: January
     keys["commit"] = f"git:commit:{REPO}@{raw.commit('ada', feb(1))}"  # week 1
     keys["pr"] = raw.pull_request(2, "ada", feb(3))  # week 1
-    lost = raw.commit("ada", feb(10))  # week 2, rewritten away by a force-push: not activity
-    raw.unreachable(lost)
+    # (A commit rewritten away by a force-push is not in the database at all: git sync removes it.)
     raw.pull_request(3, "bob", feb(9))
     keys["review"] = raw.review(3, "ada", feb(16))  # week 3
     keys["comment"] = raw.comment(1, 0, "ada", feb(26))  # week 4

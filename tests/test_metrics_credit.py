@@ -170,7 +170,7 @@ def _build(tmp: Path) -> World:
     con = connect(tmp / "perftrust.duckdb")
     _github_rows(con)
     _sync(con, repo)
-    repo.git("reset", "-q", "--hard", "HEAD~1")  # c12 is rewritten away: unreachable, no credit
+    repo.git("reset", "-q", "--hard", "HEAD~1")  # c12 is rewritten away: removed, no credit
     _sync(con, repo)
     return World(con, shas)
 
@@ -213,8 +213,9 @@ def test_identities_resolve_as_the_oracle_assumes(world: World) -> None:
     people = dict(world.con.execute("SELECT contributor_id, is_bot FROM dim_contributors").fetchall())
     assert {ADA, BOB, CY, DAN} <= {k for k, bot in people.items() if not bot}
     assert people[BOT_ID] is True and people["github:renovate[bot]"] is True
-    unreachable = world.con.execute("SELECT sha FROM fct_commits WHERE NOT is_reachable").fetchall()
-    assert unreachable == [(world.shas["c12"],)]
+    # c12 was rewritten away: the sync removed it, as a fresh sync would never have loaded it.
+    gone = world.con.execute("SELECT count(*) FROM fct_commits WHERE sha = ?", [world.shas["c12"]]).fetchall()
+    assert gone == [(0,)]
 
 
 # -- credit sharing -----------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def test_credit_edges(world: World) -> None:
     t = world.trailer
     expected = [
         # Bob's two addresses resolve to one person (c2 names him twice: credited once); the bot
-        # co-author, Signed-off-by and Ada's self-credit give no row; c12 is unreachable.
+        # co-author, Signed-off-by and Ada's self-credit give no row; c12 was rewritten away.
         (t("c1", 1), "co-authored-by", ADA, BOB, datetime(2024, 1, 2, 10), world.key("c1")),
         (t("c1", 3), "reviewed-by", ADA, CY, datetime(2024, 1, 2, 10), world.key("c1")),
         (t("c2", 1), "co-authored-by", ADA, BOB, datetime(2024, 1, 3, 10), world.key("c2")),
@@ -276,7 +277,7 @@ def test_credit_sharing_per_person_and_period(world: World) -> None:
     # Team rows are totals over the team's credits.
     assert counts(row(m, "week", WEEK1, team="all")) == (2, 2, 1, 1, 2, 2, 1, 1, 3, 2, 6)
     assert counts(row(m, "week", WEEK2, team=f"repo:{REPO}")) == (0, 0, 0, 0, 0, 0, 2, 1, 0, 1, 2)
-    # No February credit (c12 unreachable), no bot, and nothing else.
+    # No February credit (c12 rewritten away), no bot, and nothing else.
     assert m.filter(pl.col("period_start") == FEB).height == 0
     assert set(m["contributor_id"].drop_nulls()) == {ADA, BOB, CY, DAN}
     assert m.height == len(set(m.select("contributor_id", "team_id", "period_type", "period_start").rows()))
@@ -526,12 +527,12 @@ def commit_rows(draw: st.DrawFn) -> pl.DataFrame:
         subject = "Revert it" if revert else draw(subjects)
         message = subject + (f"\n\nFixes: {rows[0][1][:12]}" if i > 0 and draw(st.booleans()) else "")
         rows.append((draw(st.sampled_from(["r1", "r2"])), sha, draw(people), draw(moments), subject,
-                     False, revert, target, draw(st.booleans()), message))  # fmt: skip
+                     False, revert, target, message))  # fmt: skip
     return pl.DataFrame(
         rows,
         schema={"repo": pl.String, "sha": pl.String, "contributor_id": pl.String, "authored_at": pl.Datetime("us"),
                 "subject": pl.String, "is_merge": pl.Boolean, "is_revert": pl.Boolean, "reverted_sha": pl.String,
-                "is_reachable": pl.Boolean, "message": pl.String},
+                "message": pl.String},
         orient="row",
     )  # fmt: skip
 
@@ -550,7 +551,7 @@ def test_ownership_properties(commits: pl.DataFrame, seed: int) -> None:
     assert_no_bots(out)
     everyone = out.filter((pl.col("team_id") == "all") & (pl.col("period_type") == "month"))
     live_humans = commits.filter(
-        pl.col("is_reachable") & pl.col("contributor_id").is_in(["p:a", "p:b", "p:c"])
+        pl.col("contributor_id").is_in(["p:a", "p:b", "p:c"])
         & (pl.col("authored_at").dt.date() <= PROPERTY_SETTINGS.as_of_date)
     )  # fmt: skip
     assert everyone["count_commits"].sum() == live_humans.height
