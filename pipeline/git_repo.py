@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -43,6 +44,22 @@ class LocalRepo:
     is_bare: bool
     is_shallow: bool
     remote_url: str | None
+
+    def output(self, args: list[str], stdin: bytes | None = None) -> str:
+        """A git command's whole output (its trailing newline removed), like git.execute, but read in
+        one go: GitPython's execute polls in small reads, 5x slower on 60,000 lines of rev-list."""
+        runner = self.git
+        proc = subprocess.run(
+            args,
+            cwd=runner.working_dir,
+            input=stdin,
+            capture_output=True,
+            env={**os.environ, **GIT_ENV},
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise git.GitCommandError(args, proc.returncode, proc.stderr)
+        return proc.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
 
     def git_command(self, *args: str) -> list[str]:
         """A git command line for this repository; .mailmap is read from HEAD even without a work tree."""

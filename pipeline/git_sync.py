@@ -45,10 +45,8 @@ class GitSyncOptions:
 def _rev_list(local: LocalRepo, include: list[str], exclude: list[str]) -> list[str]:
     if not include:
         return []
-    with tempfile.TemporaryFile() as revs:
-        revs.write("\n".join([*include, *(f"^{sha}" for sha in exclude)]).encode() + b"\n")
-        revs.seek(0)
-        out = local.git.execute(["git", "rev-list", "--stdin"], istream=revs)
+    revs = "\n".join([*include, *(f"^{sha}" for sha in exclude)]).encode() + b"\n"
+    out = local.output(["git", "rev-list", "--stdin"], stdin=revs)
     return out.split("\n") if out else []
 
 
