@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import queue
+import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,15 @@ import pyarrow as pa
 from pipeline.db import registered, transaction
 from pipeline.errors import RepositoryError
 from pipeline.git_log import LOG_ARGS, CommitBatches, LogParser, parse_stream
-from pipeline.git_repo import LocalRepo, RepoSpec, available_workers, has_commits, open_repo, select_refs
+from pipeline.git_repo import (
+    GIT_ENV,
+    LocalRepo,
+    RepoSpec,
+    available_workers,
+    has_commits,
+    open_repo,
+    select_refs,
+)
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
 
 Progress = Callable[[int, int], None]
@@ -78,18 +88,18 @@ def _not_loaded(con: duckdb.DuckDBPyConnection, repo: str, shas: list[str]) -> l
 
 def _read_chunks(
     local: LocalRepo,
-    chunks: queue.SimpleQueue[list[str]],
+    chunks: queue.SimpleQueue[list[str] | None],
     run_id: str,
     batch_commits: int,
     out: queue.Queue[Any],
     stop: threading.Event,
 ) -> None:
-    """Take chunks until none are left; one git log process each; Arrow batches go to `out`, then None."""
+    """Take chunks until the end marker (None); one git log process each; Arrow batches go to `out`,
+    then None."""
     try:
         while not stop.is_set():
-            try:
-                shas = chunks.get_nowait()
-            except queue.Empty:
+            shas = chunks.get()
+            if shas is None:
                 break
             with tempfile.TemporaryFile() as stdin:
                 stdin.write("\n".join(shas).encode() + b"\n")
@@ -139,17 +149,82 @@ def count_workers(options: GitSyncOptions, count_commits: int) -> int:
     return max(1, min(options.workers or available_workers(), chunks))
 
 
+class RevListStream:
+    """`git rev-list` read as it runs, in chunks: git log workers start on the newest commits while
+    older ones are still being listed (on a first sync, listing 60,000 commits takes a second)."""
+
+    def __init__(self, local: LocalRepo, include: list[str], chunk_commits: int) -> None:
+        self.local = local
+        self.include = include
+        self.chunk_commits = chunk_commits
+        self.count = 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        proc = subprocess.Popen(
+            ["git", "rev-list", "--stdin"],
+            cwd=self.local.git.working_dir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **GIT_ENV},
+        )
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        try:
+            proc.stdin.write("\n".join(self.include).encode() + b"\n")
+            proc.stdin.close()
+            chunk: list[str] = []
+            for line in proc.stdout:
+                chunk.append(line.decode("ascii").rstrip("\n"))
+                if len(chunk) == self.chunk_commits:
+                    self.count += len(chunk)
+                    yield chunk
+                    chunk = []
+            if chunk:
+                self.count += len(chunk)
+                yield chunk
+            stderr = proc.stderr.read()
+            if proc.wait() != 0:
+                raise git.GitCommandError(["git", "rev-list", "--stdin"], proc.returncode, stderr)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 def extract_commits(
-    local: LocalRepo, shas: list[str], run_id: str, options: GitSyncOptions
+    local: LocalRepo, shas: list[str] | RevListStream, run_id: str, options: GitSyncOptions
 ) -> Generator[pa.Table, None, None]:
-    """Arrow batches of exactly the given commits, read by up to `workers` git processes at once."""
-    chunks: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
-    for i in range(0, len(shas), options.chunk_commits):
-        chunks.put(shas[i : i + options.chunk_commits])
-    workers = count_workers(options, len(shas))
+    """Arrow batches of exactly the given commits (a list, or a stream being listed), read by up to
+    `workers` git processes at once."""
+    chunks: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+    stop = threading.Event()
+    workers = options.workers or available_workers()
+    if isinstance(shas, list):
+        for i in range(0, len(shas), options.chunk_commits):
+            chunks.put(shas[i : i + options.chunk_commits])
+        workers = count_workers(options, len(shas))
     # Bounded: a slow consumer stops the readers instead of piling batches up in memory.
     out: queue.Queue[Any] = queue.Queue(maxsize=2 * workers)
-    stop = threading.Event()
+
+    def feed(stream: RevListStream) -> None:
+        try:
+            for chunk in stream:
+                if stop.is_set():
+                    break
+                chunks.put(chunk)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            out.put(exc)
+        finally:
+            for _ in range(workers):
+                chunks.put(None)
+
+    feeder = None
+    if isinstance(shas, RevListStream):
+        feeder = threading.Thread(target=feed, args=(shas,), daemon=True)
+        feeder.start()
+    else:
+        for _ in range(workers):
+            chunks.put(None)
     threads = [
         threading.Thread(
             target=_read_chunks, args=(local, chunks, run_id, options.batch_commits, out, stop), daemon=True
@@ -176,6 +251,8 @@ def extract_commits(
                 out.get(timeout=0.05)
         for t in threads:
             t.join()
+        if feeder is not None:
+            feeder.join()
 
 
 def _mailmap_fingerprint(local: LocalRepo) -> str:
@@ -363,25 +440,36 @@ def sync_repository(
     boundary_moved = cursor.get("shallow") != shallow
     if boundary_moved:
         _forget_boundary_commits(con, local)
-    wanted = _rev_list(local, sorted(set(tips.values())), [] if boundary_moved else old_present)
-    to_load = _not_loaded(con, local.key, wanted)  # also a first sync: a killed one may have loaded batches
+    loaded_before = con.execute("SELECT count(*) FROM raw_git__commits WHERE repo = ?", [local.key]).fetchall()
+    source: list[str] | RevListStream
+    if loaded_before[0][0] == 0:
+        # Nothing loaded yet (a first sync): read commits while git is still listing them.
+        source = RevListStream(local, sorted(set(tips.values())), options.chunk_commits)
+        result.details["git_processes"] = options.workers or available_workers()
+    else:
+        wanted = _rev_list(local, sorted(set(tips.values())), [] if boundary_moved else old_present)
+        # A killed sync may have loaded some batches: only the others are read.
+        source = _not_loaded(con, local.key, wanted)
+        result.details["git_processes"] = count_workers(options, len(source))
     if progress:
-        progress(0, len(to_load))
-    if to_load:
-        result.details["git_processes"] = count_workers(options, len(to_load))
-        done = 0
-        for table in extract_commits(local, to_load, run_id, options):
+        progress(0, len(source) if isinstance(source, list) else 0)
+    done = 0
+    if not isinstance(source, list) or source:
+        for table in extract_commits(local, source, run_id, options):
             with registered(con, "perftrust_git_batch", table):
                 con.execute("INSERT INTO raw_git__commits BY NAME SELECT * FROM perftrust_git_batch")
             done += table.num_rows
             if progress:
-                progress(done, len(to_load))
-        if done != len(to_load):
-            raise RepositoryError(
-                f"git log returned {done} commits of {local.path} where {len(to_load)} were asked for",
-                f"check the clone with `git -C {local.path} fsck`; clone it again if it is damaged",
-            )
-    result.count_rows_added = len(to_load)
+                progress(done, len(source) if isinstance(source, list) else source.count)
+    asked = len(source) if isinstance(source, list) else source.count
+    if done != asked:
+        raise RepositoryError(
+            f"git log returned {done} commits of {local.path} where {asked} were asked for",
+            f"check the clone with `git -C {local.path} fsck`; clone it again if it is damaged",
+        )
+    if not isinstance(source, list):
+        wanted = []  # nothing was loaded before, so there is nothing to remove below
+    result.count_rows_added = done
     if boundary_moved and old_tips:
         result.details["shallow_boundary_moved"] = True
 
@@ -392,7 +480,7 @@ def sync_repository(
     removed = 0
     if rewritten or (old_tips and cursor.get("ref_selection") != selection):
         removed = _remove_unreachable(con, local, tips, None)
-    elif boundary_moved or not old_present:
+    elif loaded_before[0][0] and (boundary_moved or not old_present):
         # `wanted` is every reachable commit: anything else loaded (by a killed run of a history
         # rewritten since) goes. Counting is cheap; the delete runs only when there is something.
         loaded = con.execute("SELECT count(*) FROM raw_git__commits WHERE repo = ?", [local.key]).fetchall()

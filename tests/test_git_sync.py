@@ -176,7 +176,7 @@ def test_sync_repository_is_a_plain_function(con: duckdb.DuckDBPyConnection, rep
         progress=lambda d, t: seen.append((d, t)),
     )
     assert result.status == "succeeded" and result.count_rows_added == 4
-    assert seen[0] == (0, 4) and seen[-1] == (4, 4)
+    assert seen[0][0] == 0 and seen[-1] == (4, 4)  # the total grows while git lists the commits
     loaded = {
         r[0] for r in con.execute("SELECT sha FROM raw_git__commits WHERE run_id = ?", [run_id]).fetchall()
     }
