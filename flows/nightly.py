@@ -33,7 +33,7 @@ from pipeline.config import Settings
 from pipeline.errors import PerftrustError
 from pipeline.runs import StepResult
 from pipeline.secrets import scrub
-from pipeline.store import RunLock, Store
+from pipeline.store import RunLock, Store, writing
 
 
 class TransientStepFailure(Exception):
@@ -256,15 +256,17 @@ def nightly(
             status, kept, written = plain.unpublished(plan, steps, seconds).status, None, {}
             count_identities = count_contributors = None
         else:
-            clock = time.perf_counter()
-            assembled = assemble(store, plan, steps, settings)
-            seconds["assemble"] = time.perf_counter() - clock
-            clock = time.perf_counter()
-            written = metrics(assembled, settings, as_of, not metric_settings_from_config)
-            seconds["metrics"] = time.perf_counter() - clock
-            clock = time.perf_counter()
-            status, kept = publish(store, assembled.build, plan, steps, settings)
-            seconds["publish"] = time.perf_counter() - clock
+            build = store.build_path(plan.run_id)
+            with plain.discarded_on_failure(store, build), writing(build):
+                clock = time.perf_counter()
+                assembled = assemble(store, plan, steps, settings)
+                seconds["assemble"] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                written = metrics(assembled, settings, as_of, not metric_settings_from_config)
+                seconds["metrics"] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                status, kept = publish(store, assembled.build, plan, steps, settings)
+                seconds["publish"] = time.perf_counter() - clock
             count_identities, count_contributors = assembled.count_identities, assembled.count_contributors
     published = not plain.nothing_synced(plan, steps)
     report_path = None

@@ -92,7 +92,7 @@ def _print_summary(
         table.add_column(column, justify="right" if column in ("added", "requests", "seconds") else "left")
     for step in steps:
         table.add_row(
-            step.repo,
+            scrub(step.repo),
             step.step.removesuffix("_sync"),
             step.status,
             f"{step.count_rows_added:,}",
@@ -650,6 +650,36 @@ def rollback(
         "note",
         "yellow",
         "the next run rebuilds the database from the repository shards: fix what made the bad run first",
+    )
+
+
+@main.command(
+    help="Remove sources from the database, e.g. `perftrust forget git:acme/api github:acme/api` (or "
+    "`acme/api` for both). The database is published anew without them and metrics recomputed; "
+    "`perftrust rollback` undoes it. A source synced again later comes back."
+)
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@_config_option
+@_db_option
+@_wait_option
+def forget(sources: tuple[str, ...], config: Path | None, db: Path | None, wait_seconds: float) -> None:
+    from pipeline.nightly import forget_sources
+    from pipeline.store import Store
+
+    started = time.perf_counter()
+    try:
+        settings = load_settings(config)
+        outcome = forget_sources(Store.for_settings(settings, db), settings, sources, wait_seconds)
+    except PerftrustError as exc:
+        _fail(exc)
+        return
+    for source_id, rows in outcome.forgotten:
+        _say("forgot", "bold", f"{source_id}: {rows:,} rows removed")
+    _say(
+        "published",
+        "bold",
+        f"{outcome.published} without them, metrics recomputed ({time.perf_counter() - started:.2f} s); "
+        "undo with `perftrust rollback`",
     )
 
 

@@ -94,7 +94,13 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     except duckdb.Error as exc:
         raise _translate(exc, path) from exc
     if not read_only:
-        apply_schema(con)
+        try:
+            apply_schema(con)
+        except BaseException:
+            # Closed at once: DuckDB keeps a file open while any connection to it lives, and hands
+            # that same instance to the next connect() of the path (even after the file was moved).
+            con.close()
+            raise
     return con
 
 

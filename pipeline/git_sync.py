@@ -440,7 +440,9 @@ def sync_repository(
     boundary_moved = cursor.get("shallow") != shallow
     if boundary_moved:
         _forget_boundary_commits(con, local)
-    loaded_before = con.execute("SELECT count(*) FROM raw_git__commits WHERE repo = ?", [local.key]).fetchall()
+    loaded_before = con.execute(
+        "SELECT count(*) FROM raw_git__commits WHERE repo = ?", [local.key]
+    ).fetchall()
     source: list[str] | RevListStream
     if loaded_before[0][0] == 0:
         # Nothing loaded yet (a first sync): read commits while git is still listing them.

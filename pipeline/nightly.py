@@ -15,7 +15,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -492,6 +492,23 @@ def _refresh_from(con: duckdb.DuckDBPyConnection, shard: Path, source: Source) -
         con.execute("DETACH perftrust_shard")
 
 
+@contextlib.contextmanager
+def discarded_on_failure(store: Store, build: Path) -> Iterator[None]:
+    """A build that failed is removed at once (a full disk must not stay full of it); the next run
+    would clear it anyway."""
+    try:
+        yield
+    except BaseException:
+        for leftover in (
+            build,
+            Path(str(build) + ".wal"),
+            *store.db_path.parent.glob(f".{store.db_path.name}.*.publishing"),
+        ):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        raise
+
+
 def metrics_are_current(build: Path, metric_settings: MetricSettings, as_of_given: bool) -> bool:
     """Would recomputing the metric tables give what they hold? Yes when no data changed, they were
     computed with the same settings, and for the same day (as of now) or the same moment (--as-of)."""
@@ -663,16 +680,18 @@ def build_and_publish(
     forget: Sequence[Source] = (),
 ) -> RunOutcome:
     seconds = {} if seconds is None else seconds
-    clock = time.perf_counter()
-    assembled = assemble(store, plan, steps, settings, forget)
-    seconds["assemble"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    written = update_metrics(assembled, settings, as_of, carry_metric_settings)
-    seconds["metrics"] = time.perf_counter() - clock
-    status = finish(assembled.build, plan, steps)
-    clock = time.perf_counter()
-    kept = publish(store, assembled.build, plan.run_id, settings.keep_previous)
-    seconds["publish"] = time.perf_counter() - clock
+    build = store.build_path(plan.run_id)
+    with discarded_on_failure(store, build), writing(build):
+        clock = time.perf_counter()
+        assembled = assemble(store, plan, steps, settings, forget)
+        seconds["assemble"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        written = update_metrics(assembled, settings, as_of, carry_metric_settings)
+        seconds["metrics"] = time.perf_counter() - clock
+        status = finish(assembled.build, plan, steps)
+        clock = time.perf_counter()
+        kept = publish(store, assembled.build, plan.run_id, settings.keep_previous)
+        seconds["publish"] = time.perf_counter() - clock
     return RunOutcome(
         plan.run_id,
         status,

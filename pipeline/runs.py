@@ -65,7 +65,7 @@ def record_step(con: duckdb.DuckDBPyConnection, run_id: str, result: StepResult)
         [
             run_id,
             result.step,
-            result.repo,
+            scrub(result.repo),
             result.status,
             result.started_at,
             utc_now(),
