@@ -13,6 +13,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.git_repo import RepoSpec
+from pipeline.secrets import has_userinfo, scrub
 
 DEFAULT_CONFIG = Path("perftrust.toml")
 
@@ -278,6 +279,11 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
             raise ConfigError(
                 f"{source}: [github].repositories has {name!r}", 'write repositories as "owner/name"'
             )
+    if has_userinfo(str(github.get("url", ""))):
+        raise ConfigError(
+            f"{source}: [github].url carries credentials ({scrub(str(github['url']))})",
+            "write the URL without user:token@ and put the token in the GITHUB_TOKEN environment variable",
+        )
     github_config = GitHubConfig(
         url=github.get("url", GitHubConfig.url).rstrip("/"),
         repositories=github_repos,

@@ -42,7 +42,6 @@ from pipeline.identities import rebuild_identities
 from pipeline.runs import StepResult, finish_run, read_cursor, record_step, start_run, utc_now, write_cursor
 from pipeline.secrets import has_userinfo, scrub
 from pipeline.sources import (
-    STEP_KIND,
     Refreshed,
     Source,
     adopt_legacy,
@@ -74,7 +73,7 @@ from pipeline.sync import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.metrics.common import MetricSettings
+    from pipeline.metrics.settings import MetricSettings
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ def metric_settings_for(
     timezone: str | None = None,
     pseudonymize: bool = False,
 ) -> MetricSettings:
-    from pipeline.metrics.common import MetricSettings, parse_as_of  # Polars: only when metrics run
+    from pipeline.metrics.settings import MetricSettings, parse_as_of
 
     tz = check_timezone(timezone) if timezone else settings.metrics.timezone
     return MetricSettings(
@@ -406,33 +405,27 @@ def assemble(
         con.execute("SET checkpoint_threshold = '1GB'")
         manifest = read_manifest(con) if store.db_path.exists() else {}
         if manifest and not con.execute("SELECT count(*) FROM pipeline_sources").fetchall()[0][0]:
-            adopt_legacy(
-                con, manifest, {repo: store.shard(repo).name for _kind, repo in map(_pair, manifest)}
-            )
+            adopt_legacy(con, manifest, {s.repo: store.shard(s.repo).name for s in manifest})
         now = utc_now()
         for unit in plan.units:
-            attempts = [("git_sync", unit.key)] if unit.git is not None else []
-            attempts += [("github_sync", unit.github)] if unit.github is not None else []
-            for step_name, repo in attempts:
-                step = by_step.get((step_name, repo))
+            shard = store.shard(unit.key)
+            for source in _unit_sources(unit):
+                step = by_step.get((f"{source.kind}_sync", source.repo))
                 if step is None:
                     continue
-                source = Source(STEP_KIND[step_name], repo)
-                shard = store.shard(unit.key)
                 result = None
                 if source in base_sources and source in published:
                     result = Refreshed(source, count_inserted=count_rows(con, source))
-                    refreshed.append(result)
-                    step.details["rows_published"] = {"inserted": result.count_inserted, "deleted": 0}
-                elif publishable(step) and shard.exists():
+                elif source in published and shard.exists():
                     result = _refresh_from(con, shard, source)
+                elif source in manifest:
+                    step.details["kept_last_good_data"] = True
+                if result is not None:
                     refreshed.append(result)
                     step.details["rows_published"] = {
                         "inserted": result.count_inserted,
                         "deleted": result.count_deleted,
                     }
-                elif source in manifest:
-                    step.details["kept_last_good_data"] = True
                 if result is not None or source in manifest:
                     upsert_manifest(
                         con,
@@ -478,10 +471,6 @@ def _publishable_sources(plan: RunPlan, by_step: dict[tuple[str, str], StepResul
             if step is not None and publishable(step):
                 chosen.add(source)
     return chosen
-
-
-def _pair(source: Source) -> tuple[str, str]:
-    return source.kind, source.repo
 
 
 def _refresh_from(con: duckdb.DuckDBPyConnection, shard: Path, source: Source) -> Refreshed:

@@ -21,7 +21,6 @@ import duckdb
 from pipeline.errors import ConfigError
 
 KINDS = ("git", "github")
-STEP_KIND = {"git_sync": "git", "github_sync": "github"}
 
 # The tables holding each kind's rows; every one has a repo column, sync_state also a source column.
 GIT_TABLES = ("raw_git__commits", "raw_git__mailmap", "dim_repositories", "sync_state")

@@ -5,6 +5,7 @@ Markdown artifact, and the per-repository tasks on a Dask LocalCluster."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,38 @@ def test_a_transient_failure_that_persists_is_reported_after_the_retries(
     (step,) = outcome["steps"]
     assert step["status"] == "failed" and "still failing after retries" in step["error_message"]
     assert outcome["status"] == "failed"
+
+
+def test_a_damaged_clone_fails_alone_under_prefect_and_keeps_its_last_good_data(tmp_path: Path) -> None:
+    for name in ("good", "damaged"):
+        grow_history(tmp_path / name, 10)
+    config = _config(tmp_path, '[[repositories]]\npath = "good"\n[[repositories]]\npath = "damaged"\n')
+    first = nightly(config_path=str(config), as_of="2026-11-01", render_report=False)
+    assert first["status"] == "succeeded"
+    for name in ("good", "damaged"):
+        grow_history(tmp_path / name, 3)
+    damaged = tmp_path / "damaged"
+    path = git(damaged, "diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD")
+    blob = git(damaged, "rev-parse", f"HEAD:{path}")
+    (damaged / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+
+    outcome = nightly(config_path=str(config), as_of="2026-11-01", render_report=False)
+
+    assert outcome["status"] == "partial" and outcome["published"]
+    (failed,) = [s for s in outcome["steps"] if s["status"] == "failed"]
+    assert failed["repo"] == "damaged" and "fsck" in failed["error_message"]
+    assert "git could not read the history" in failed["error_message"]
+    db = tmp_path / "perftrust.duckdb"
+    assert _query(db, "SELECT repo, count(*) FROM raw_git__commits GROUP BY repo ORDER BY repo") == [
+        ("damaged", 10),  # its last good data
+        ("good", 13),
+    ]
+
+    shutil.rmtree(tmp_path / "good")
+    before = (db.stat().st_mtime_ns, db.stat().st_ino)
+    nothing = nightly(config_path=str(config), as_of="2026-11-01", render_report=False)
+    assert nothing["published"] is None and nothing["status"] == "failed"
+    assert (db.stat().st_mtime_ns, db.stat().st_ino) == before  # nothing was published
 
 
 def test_per_repository_tasks_run_on_a_dask_cluster(tmp_path: Path) -> None:

@@ -353,6 +353,12 @@ def test_credentials_in_the_github_url_are_refused_before_anything_runs(tmp_path
         assert result.exit_code == 2, result.output
         assert "carries credentials" in _flat(result.output) and "GITHUB_TOKEN" in result.output
         assert "s3cretpass" not in result.output
+    config = tmp_path / "perftrust.toml"
+    config.write_text('[github]\nurl = "https://x-access-token:s3cretpass@ghe.example.com/api/v3"\n')
+    for command in (["sync"], ["doctor"], ["report"]):
+        result = _cli(*command, "--config", config)
+        assert result.exit_code == 2 and "[github].url carries credentials" in _flat(result.output)
+        assert "s3cretpass" not in result.output
     assert not db.exists()
 
 
