@@ -95,7 +95,10 @@ def commit_key(repo: str = "repo", sha: str = "sha") -> pl.Expr:
 
 
 def hours_between(start: str, end: str) -> pl.Expr:
-    return (pl.col(end) - pl.col(start)).dt.total_milliseconds().cast(pl.Float64) / 3_600_000.0
+    # Rounded to a microsecond's worth: Polars divides a column by a constant with vectorised code
+    # that can give 0.9999999999999999 for 3,600,000 ms in one chunk layout and 1.0 in another,
+    # and a rerun over the same rows in another order must give the same table.
+    return ((pl.col(end) - pl.col(start)).dt.total_milliseconds().cast(pl.Float64) / 3_600_000.0).round(9)
 
 
 # -- inputs -----------------------------------------------------------------------------------------
@@ -221,7 +224,9 @@ def days_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
 def aggregations() -> list[pl.Expr]:
     """Per subject and period; helper columns start with an underscore."""
     day = active_day()
-    hours = pl.col("cycle_hours")
+    # Sorted first: Polars' median and quantiles of the same values can differ in the last bit with
+    # the input order (0.9999999999999999 against 1.0), and a rerun must give the same table.
+    hours = pl.col("cycle_hours").sort()
     return [
         *(pl.col("kind").eq(kind).sum().cast(pl.Int64).alias(name) for kind, name in ACTIVITY_COUNTS.items()),
         day.n_unique().cast(pl.Int64).alias("count_active_days"),
