@@ -14,6 +14,7 @@ import duckdb
 
 from pipeline import __version__
 from pipeline.errors import DatabaseError, PerftrustError, disk_full, is_out_of_space
+from pipeline.trailers import keep_trailers
 
 DEFAULT_DB = Path("perftrust.duckdb")
 
@@ -21,6 +22,12 @@ DEFAULT_DB = Path("perftrust.duckdb")
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": True,
+    # Give freed memory back to the system soon (DuckDB keeps up to 128 MB per thread otherwise):
+    # part of keeping a first sync of git/git under 400 MB.
+    "allocator_flush_threshold": "8MB",
+    "allocator_background_threads": True,
+    # Long queries would draw a progress bar on the terminal in the middle of perftrust's own output.
+    "enable_progress_bar": False,
 }
 
 
@@ -257,6 +264,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         _migrate(con)
         for _name, text in schema_scripts():
             con.execute(text)
+        keep_trailers(con)  # fills the table when it replaces the view of older databases
         con.execute("DELETE FROM pipeline_schema")
         con.execute("INSERT INTO pipeline_schema VALUES (?, ?)", [fingerprint, __version__])
 
@@ -264,6 +272,9 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Changes to tables written by an older perftrust, before the scripts recreate the views."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    if "stg_git__commit_trailers" in views:
+        con.execute("DROP VIEW stg_git__commit_trailers")  # now a table, filled once from the commits
     if "raw_git__unreachable_commits" in tables:
         # Commits rewritten away used to be kept and flagged; now they are removed (a database equals
         # a fresh sync of its refs). The flag table goes with them.

@@ -37,6 +37,7 @@ from pipeline.git_repo import (
     select_refs,
 )
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
+from pipeline.trailers import keep_trailers
 
 Progress = Callable[[int, int], None]
 SOURCE = "git"
@@ -356,6 +357,7 @@ def _remove_unreachable(
             [local.key],
         ).fetchall()[0][0]
     if removed:
+        keep_trailers(con)
         con.execute(
             """DELETE FROM raw_git__mailmap m WHERE m.repo = $repo AND NOT EXISTS (
                    SELECT 1 FROM (SELECT author_name AS name, author_email AS email FROM raw_git__commits
@@ -439,6 +441,7 @@ def sync_repository(
         with transaction(con):
             # A clone re-created empty: what was loaded from its old history is gone, as in a fresh sync.
             removed = con.execute("DELETE FROM raw_git__commits WHERE repo = ?", [local.key]).fetchall()[0][0]
+            con.execute("DELETE FROM stg_git__commit_trailers WHERE repo = ?", [local.key])
             con.execute("DELETE FROM raw_git__mailmap WHERE repo = ?", [local.key])
             con.execute("DELETE FROM sync_state WHERE source = ? AND repo = ?", [SOURCE, local.key])
             _upsert_repository(con, local, selection, run_id)
@@ -524,6 +527,7 @@ def sync_repository(
                 "holds what a fresh sync of these refs holds"
             )
 
+    result.details["trailers_parsed"] = keep_trailers(con)
     mailmap_changed = cursor.get("mailmap") != fingerprint
     result.details["identities_mapped"] = refresh_mailmap(con, local, run_id, full=mailmap_changed)
     with transaction(con):

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from pipeline.config import Settings
 from pipeline.db import registered, transaction
+from pipeline.trailers import keep_trailers
 
 SHARED_EMAIL_MIN_NAMES = 5
 _PLACEHOLDER_EMAIL = re.compile(
@@ -87,6 +88,7 @@ class _UnionFind:
 
 
 def _load(con: duckdb.DuckDBPyConnection) -> list[_Identity]:
+    keep_trailers(con)
     rows = con.execute(
         """WITH seen AS (
                SELECT repo, author_name AS name, author_email AS email, 1 AS authored, 0 AS mention

@@ -23,7 +23,13 @@ from pipeline.errors import ConfigError
 KINDS = ("git", "github")
 
 # The tables holding each kind's rows; every one has a repo column, sync_state also a source column.
-GIT_TABLES = ("raw_git__commits", "raw_git__mailmap", "dim_repositories", "sync_state")
+GIT_TABLES = (
+    "raw_git__commits",
+    "stg_git__commit_trailers",
+    "raw_git__mailmap",
+    "dim_repositories",
+    "sync_state",
+)
 GITHUB_TABLES = (
     "raw_github__repositories",
     "raw_github__issues",

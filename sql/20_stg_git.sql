@@ -76,7 +76,10 @@ COMMENT ON COLUMN stg_git__commit_files.is_rename IS 'The file was renamed (old_
 -- Trailers are read from every line of the message, not only the last paragraph as git's own
 -- parser does: squash merges keep their commits' Co-authored-by lines in middle paragraphs, and
 -- those are real credit. is_in_final_paragraph tells the two apart.
-CREATE OR REPLACE VIEW stg_git__commit_trailers AS
+-- Trailers are parsed once per commit and kept (pipeline/trailers.py keeps the table in step with
+-- raw_git__commits): .mailmap, identities, credit metrics and reports all read them, and parsing every
+-- message again each time cost seconds on large histories. The macro is the parser; the table its output.
+CREATE OR REPLACE MACRO perftrust_commit_trailers(commits) AS TABLE
 WITH trailer_lines AS (
     SELECT
         repo,
@@ -89,7 +92,7 @@ WITH trailer_lines AS (
             ),
             lambda line, i: {'line': rtrim(line, chr(13) || ' ' || chr(9)), 'trailer_index': i}
         )) AS t
-    FROM raw_git__commits
+    FROM query_table(commits)
     WHERE regexp_matches(message, '(?i)-by[ \t]*:')
 ), parsed AS (
     SELECT
@@ -118,7 +121,17 @@ SELECT repo, sha, trailer_index, trailer,
 FROM (SELECT *, open_at <= length(value) AND ends_with(value, '>')
                 AND NOT contains(substr(value, open_at + 1, length(value) - open_at - 1), '>') AS has_email
       FROM split);
-COMMENT ON VIEW stg_git__commit_trailers IS 'One row per credit trailer line (Co-authored-by, Signed-off-by, Reviewed-by, Acked-by, Tested-by, Reported-by, Suggested-by, Helped-by; any case) anywhere in a commit message.';
+CREATE TABLE IF NOT EXISTS stg_git__commit_trailers (
+    repo VARCHAR NOT NULL,
+    sha VARCHAR NOT NULL,
+    trailer_index BIGINT NOT NULL,
+    trailer VARCHAR NOT NULL,
+    name VARCHAR,
+    email VARCHAR,
+    is_in_final_paragraph BOOLEAN,
+    line VARCHAR NOT NULL
+);
+COMMENT ON TABLE stg_git__commit_trailers IS 'One row per credit trailer line (Co-authored-by, Signed-off-by, Reviewed-by, Acked-by, Tested-by, Reported-by, Suggested-by, Helped-by; any case) anywhere in a commit message. Parsed once per commit from raw_git__commits.message (macro perftrust_commit_trailers) and kept in step with it.';
 COMMENT ON COLUMN stg_git__commit_trailers.repo IS 'Repository key.';
 COMMENT ON COLUMN stg_git__commit_trailers.sha IS 'Commit id.';
 COMMENT ON COLUMN stg_git__commit_trailers.trailer_index IS 'Position of the trailer among the commit''s trailers (1-based).';

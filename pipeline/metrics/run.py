@@ -15,6 +15,7 @@ import polars as pl
 from pipeline.db import transaction
 from pipeline.metrics.common import MetricSettings, write_table
 from pipeline.runs import utc_now
+from pipeline.trailers import keep_trailers
 
 # Each module has compute(con, settings) -> {table: DataFrame}. Families in one group run in order
 # (expectations reads the fct_commitments that follow_through writes); groups run side by side.
@@ -66,6 +67,7 @@ def compute_metrics(
     Polars and DuckDB each leave a core idle between their steps. Readers of a published database
     never see a half-written state: the nightly run builds a new file and swaps it in whole."""
     written: dict[str, int] = {}
+    keep_trailers(con)  # credit-sharing and help-seeking read them; a database loaded by hand may lack them
     lock = threading.Lock()
     con.execute(f"SET memory_limit = '{memory_limit}'")  # DuckDB spills instead of growing
     if parallel > 1:
