@@ -11,9 +11,7 @@ PR_SET_PDEATHSIG, so a `perftrust run` killed with SIGKILL does not leave it run
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,14 +19,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+from pipeline.children import die_with_parent
 from pipeline.errors import PerftrustError
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -77,7 +69,7 @@ def temporary_api(startup_timeout: float = 90.0) -> Iterator[str | None]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     os.environ["PREFECT_API_URL"] = url
     try:

@@ -26,8 +26,6 @@ _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     # part of keeping a first sync of git/git under 400 MB.
     "allocator_flush_threshold": "8MB",
     "allocator_background_threads": True,
-    # Long queries would draw a progress bar on the terminal in the middle of perftrust's own output.
-    "enable_progress_bar": False,
 }
 
 
@@ -100,6 +98,8 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         con = duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
     except duckdb.Error as exc:
         raise _translate(exc, path) from exc
+    # Long queries would draw a progress bar on the terminal in the middle of perftrust's own output.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         try:
             apply_schema(con)

@@ -230,8 +230,8 @@ def open_shard(store: Store, key: str) -> OpenedShard:
         raise
     except (DatabaseError, duckdb.Error) as exc:
         text = str(exc)
-        if "in use by another process" in text or "Conflicting lock" in text:
-            raise
+        if is_new or "in use by another process" in text or "Conflicting lock" in text:
+            raise  # not a broken file: a new shard that cannot be made, or another process using it
         aside = move_aside(store, path)
         warning = (
             f"the shard {path.name} could not be opened ({text.splitlines()[0]}); it was moved to "
@@ -263,12 +263,14 @@ def fold_stray_wal(path: Path) -> None:
             con.execute("CHECKPOINT")
 
 
-def copy_file(source: Path, target: Path) -> None:
-    """A copy that is on disk before the function returns (the build starts from the published file)."""
+def copy_file(source: Path, target: Path, durable: bool = False) -> None:
+    """Copy a database file; durable: on disk before returning (a build is made durable when it is
+    published, so its first copy need not be)."""
     with writing(target):
         shutil.copyfile(source, target)
-        with open(target, "rb") as f:
-            os.fsync(f.fileno())
+        if durable:
+            with open(target, "rb") as f:
+                os.fsync(f.fileno())
 
 
 def _keep_mode(published: Path, build: Path) -> None:
@@ -305,7 +307,7 @@ def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path 
         # store_dir on another file system: a rename cannot cross it, so copy beside the
         # published file first (readers still never see a partial file: the rename is atomic).
         staged = store.db_path.with_name(f".{store.db_path.name}.{run_id[:8]}.publishing")
-        copy_file(build, staged)
+        copy_file(build, staged, durable=True)
         shutil.copymode(build, staged)
         _keep_mode(store.db_path, staged)
         build.unlink()
