@@ -224,8 +224,9 @@ def nightly(
     """Sync every repository, build and publish a new database, render the report.
 
     The metric tables are recomputed whenever what they describe changed: with the configured
-    settings (metric_settings_from_config, `perftrust run`), or with the settings they were last
-    computed with (`perftrust sync`). A run in which no source could be synced publishes nothing."""
+    settings (metric_settings_from_config, `perftrust run`), or, when the database has metric
+    tables, with the settings they were last computed with (`perftrust sync`). A run in which no
+    source could be synced publishes nothing."""
     request = plain.RunRequest(
         command=command,
         config_path=config_path,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from functools import cache
 from pathlib import Path
 
@@ -94,6 +95,8 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         raise DatabaseError(
             f"the folder {path.parent} does not exist", "create it, or pass another --db FILE"
         )
+    if not read_only and not path.exists():
+        _start_from_template(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
     except duckdb.Error as exc:
@@ -239,6 +242,31 @@ def connect_for_query(path: Path, allow_read: Sequence[Path] = ()) -> duckdb.Duc
             "check the --allow-read paths, or leave them out",
         ) from exc
     return con
+
+
+def _template_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "perftrust"
+
+
+def _start_from_template(path: Path) -> None:
+    """A new database starts as a copy of an empty one with this schema: running the scripts takes
+    0.4 s (some 700 statements), copying the file a few milliseconds. The template is made once per
+    schema version in the user's cache folder; without one (a cache that cannot be written) the
+    scripts run as before."""
+    template = _template_cache() / f"schema-{schema_fingerprint()}.duckdb"
+    try:
+        if not template.exists():
+            template.parent.mkdir(parents=True, exist_ok=True)
+            making = template.with_name(f".{template.name}.{os.getpid()}.tmp")
+            with closing(duckdb.connect(str(making), config=_CONFIG)) as con:
+                apply_schema(con)
+                con.execute("CHECKPOINT")
+            os.replace(making, template)
+        shutil.copyfile(template, path)
+    except (OSError, duckdb.Error):
+        with suppress(OSError):
+            path.unlink()  # never leave half a copy: connect() then builds the schema itself
 
 
 @cache

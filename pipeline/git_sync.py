@@ -151,9 +151,17 @@ def git_read_error(local: LocalRepo, proc: Any, exc: BaseException) -> Repositor
 
 
 def chunk_size(options: GitSyncOptions, count_commits: int, workers: int) -> int:
-    """Commits per git process for this many commits (see GitSyncOptions)."""
+    """Commits per git process for this many commits (see GitSyncOptions). A small history is
+    split evenly, one process per worker: a process costs about 0.2 s to start on a pack like
+    flask's, more than its share of imbalance."""
+    if count_commits <= small_history(options, workers):
+        return max(1, -(-count_commits // workers))
     wanted = -(-count_commits // max(1, workers * options.chunks_per_worker))
     return max(options.chunk_commits, min(options.max_chunk_commits, wanted))
+
+
+def small_history(options: GitSyncOptions, workers: int) -> int:
+    return 2 * workers * options.chunk_commits
 
 
 def count_workers(options: GitSyncOptions, count_commits: int) -> int:
@@ -187,25 +195,26 @@ class RevListStream:
         try:
             proc.stdin.write("\n".join(self.include).encode() + b"\n")
             proc.stdin.close()
+            # Listed first up to the size of a small history (milliseconds): a small one is then
+            # split evenly; a large one sends each worker a first chunk at once, the rest follows.
             first = self.options.chunk_commits
-            head: list[str] = []
-            rest: list[str] = []
-            started = 0
+            listed: list[str] = []
             for line in proc.stdout:
-                sha = line.decode("ascii").rstrip("\n")
-                if started < self.workers:
-                    head.append(sha)
-                    if len(head) == first:
-                        self.count += len(head)
-                        started += 1
-                        yield head
-                        head = []
-                else:
-                    rest.append(sha)
+                listed.append(line.decode("ascii").rstrip("\n"))
+                if len(listed) > small_history(self.options, self.workers):
+                    break
+            rest: list[str] = []
+            if len(listed) > small_history(self.options, self.workers):
+                for _ in range(self.workers):
+                    chunk, listed = listed[:first], listed[first:]
+                    self.count += len(chunk)
+                    yield chunk
+                rest = listed + [line.decode("ascii").rstrip("\n") for line in proc.stdout]
+            else:
+                rest = listed
             stderr = proc.stderr.read()
             if proc.wait() != 0:
                 raise git.GitCommandError(["git", "rev-list", "--stdin"], proc.returncode, stderr)
-            rest = head + rest
             size = chunk_size(self.options, len(rest), self.workers)
             for i in range(0, len(rest), size):
                 chunk = rest[i : i + size]

@@ -681,11 +681,25 @@ def metric_settings_to_use(
     )
 
 
+def has_metrics(build: Path) -> bool:
+    """Were metric tables ever computed in this database (so every publish must keep them in step)?"""
+    with contextlib.closing(connect(build, read_only=True)) as con:
+        rows = con.execute(
+            """SELECT (SELECT count(*) FROM metric_runs) + (SELECT count(*) FROM metric_consistency)
+                      + (SELECT count(*) FROM metric_follow_through)"""
+        ).fetchall()
+    return bool(rows[0][0])
+
+
 def update_metrics(
     assembled: Assembled, settings: Settings, as_of: str | None, carry_metric_settings: bool
 ) -> dict[str, int]:
     """Recompute the metric tables of the build unless they already hold exactly that (no data
-    changed, same settings, same day): metric tables never describe other data than what is published."""
+    changed, same settings, same day): metric tables never describe other data than what is published.
+    `sync` and `forget` (carry_metric_settings) keep the metric tables of a database that has them in
+    step; a database that was only ever synced has none to keep (its first sync stays a data load)."""
+    if carry_metric_settings and not has_metrics(assembled.build):
+        return {}  # only synced so far: no metric tables to keep in step (`perftrust metrics` makes them)
     metric_settings = metric_settings_to_use(assembled.build, settings, as_of, carry_metric_settings)
     if (
         not assembled.changed

@@ -66,13 +66,15 @@ def test_each_sync_adds_its_sources_and_keeps_every_other(tmp_path: Path) -> Non
     grow_history(a, 30)
     grow_history(b, 20)
     assert _cli("sync", "--repo", a, "--db", db).exit_code == 0
+    assert _query(db, "SELECT count(*) FROM metric_runs") == [(0,)]  # only synced: no metrics yet
+    assert _cli("metrics", "--db", db).exit_code == 0
     assert _cli("sync", "--repo", b, "--db", db).exit_code == 0
     assert _commits(db) == {"alpha": 30, "beta": 20}
     assert _query(db, "SELECT source_id, last_attempt_status FROM pipeline_sources ORDER BY 1") == [
         ("git:alpha", "succeeded"),
         ("git:beta", "succeeded"),
     ]
-    # The metric tables describe what is published (both repositories), never an older state.
+    # Once computed, the metric tables describe what is published (both repositories), never an older state.
     assert _query(
         db, "SELECT DISTINCT team_id FROM metric_consistency WHERE team_id LIKE 'repo:%' ORDER BY 1"
     ) == [
@@ -134,6 +136,7 @@ def test_git_and_github_of_one_repository_are_independent_sources(
     clone, db = tmp_path / "clone", tmp_path / "team.duckdb"
     grow_history(clone, 25, remote=f"https://github.com/{full_name}.git")
     assert _cli("sync", "--repo", clone, "--db", db).exit_code == 0
+    assert _cli("metrics", "--db", db).exit_code == 0
     with GitHubServer(dataset, quota=10**9, tokens={TOKEN}) as server:
         result = _cli("sync", "--github", full_name, "--github-url", server.base_url, "--db", db)
     assert result.exit_code == 0, result.output
@@ -153,7 +156,10 @@ def test_forget_removes_a_source_and_rollback_brings_it_back(tmp_path: Path) -> 
     a, b, db = tmp_path / "alpha", tmp_path / "beta", tmp_path / "team.duckdb"
     grow_history(a, 10)
     grow_history(b, 20)
-    assert _cli("sync", "--repo", a, "--repo", b, "--db", db).exit_code == 0
+    assert (
+        _cli("run", "--engine", "plain", "--no-report", "--repo", a, "--repo", b, "--db", db).exit_code == 0
+    )
+    assert _query(db, "SELECT count(*) > 0 FROM metric_consistency WHERE team_id = 'repo:beta'") == [(True,)]
 
     unknown = _cli("forget", "git:gamma", "--db", db)
     assert unknown.exit_code == 2 and "git:alpha" in unknown.output and "git:beta" in unknown.output
@@ -177,9 +183,9 @@ def test_forget_removes_a_source_and_rollback_brings_it_back(tmp_path: Path) -> 
 
 
 def _previous_before_forget(db: Path) -> str:
-    """The kept database of the first sync (its history holds that one run only)."""
+    """The kept database of the first run (its history holds that one run only)."""
     for path in sorted((db.parent / f"{db.name}.store" / "previous").glob("*.duckdb")):
-        if _query(path, "SELECT command FROM pipeline_runs") == [("sync",)]:
+        if _query(path, "SELECT command FROM pipeline_runs") == [("run",)]:
             return path.name
     raise AssertionError("the first database is not kept")
 
