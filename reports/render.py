@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 import time
 import uuid
@@ -301,6 +302,15 @@ def _recomputed(
             copy.close()
 
 
+def _keep_mode(existing: Path, new: Path) -> None:
+    """A report an operator made private (chmod 600) stays private when it is written again."""
+    try:
+        mode = stat.S_IMODE(os.stat(existing).st_mode)
+    except FileNotFoundError:
+        return
+    os.chmod(new, mode)
+
+
 def _render(con: duckdb.DuckDBPyConnection, scope: Scope, out_dir: Path) -> int:
     """Render everything to temporary names, then move each into place (os.replace is atomic):
     a reader never sees a half-written file. The HTML report moves last."""
@@ -328,7 +338,9 @@ def _render(con: duckdb.DuckDBPyConnection, scope: Scope, out_dir: Path) -> int:
                 raise _unwritable(out_dir, exc) from exc
             raise
         for path in pending:
-            os.replace(path, path.with_name(path.name[: -len(suffix)]))
+            final = path.with_name(path.name[: -len(suffix)])
+            _keep_mode(final, path)
+            os.replace(path, final)
         pending = []
     finally:
         for path in pending:

@@ -399,6 +399,23 @@ def test_the_mode_an_operator_set_survives_every_publish(tmp_path: Path) -> None
         assert stat.S_IMODE(db.stat().st_mode) == 0o600, command
 
 
+def test_the_mode_an_operator_set_on_the_report_survives_the_next_report(tmp_path: Path) -> None:
+    repo, db, out = tmp_path / "repo", tmp_path / "t.duckdb", tmp_path / "report"
+    grow_history(repo, 10)
+    assert _cli("run", "--engine", "plain", "--no-report", "--repo", repo, "--db", db).exit_code == 0
+    assert _cli("report", "--db", db, "--out", out).exit_code == 0
+    private = [out / "report.html", out / "summary.md", *sorted((out / "csv").glob("*.csv"))[:2]]
+    for path in private:
+        os.chmod(path, 0o600)
+    public = out / "csv" / "metric_ownership.csv"
+    os.chmod(public, 0o644)
+
+    assert _cli("report", "--db", db, "--out", out).exit_code == 0
+
+    assert [stat.S_IMODE(p.stat().st_mode) for p in private] == [0o600] * len(private)
+    assert stat.S_IMODE(public.stat().st_mode) == 0o644
+
+
 def test_a_symlinked_db_is_followed(tmp_path: Path) -> None:
     repo, real = tmp_path / "repo", tmp_path / "data" / "real.duckdb"
     real.parent.mkdir()
