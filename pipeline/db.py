@@ -78,19 +78,24 @@ def _is_foreign_file(path: Path) -> bool:
     return bool(header) and header[8:12] != b"DUCK"
 
 
-def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database; a writer also creates or updates the schema."""
-    path = Path(path)
-    if read_only and not path.exists():
+def _check_file(path: Path, must_exist: bool) -> None:
+    """A missing database (when one must exist) or a foreign file, refused before DuckDB sees it:
+    DuckDB would try to attach a SQLite file through an extension."""
+    if must_exist and not path.exists():
         raise DatabaseError(
             f"there is no database at {path}", "run `perftrust sync` first, or pass --db FILE"
         )
     if _is_foreign_file(path):
-        # Checked before DuckDB sees it: DuckDB would try to attach a SQLite file through an extension.
         raise DatabaseError(
             f"{path} exists but is not a DuckDB database (it was left untouched)",
             "point --db at a new or an existing perftrust.duckdb file",
         )
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database; a writer also creates or updates the schema."""
+    path = Path(path)
+    _check_file(path, must_exist=read_only)
     if not read_only and not path.parent.exists():
         raise DatabaseError(
             f"the folder {path.parent} does not exist", "create it, or pass another --db FILE"
@@ -212,15 +217,7 @@ def connect_for_query(path: Path, allow_read: Sequence[Path] = ()) -> duckdb.Duc
 
     Pair it with check_read_only_query before running a query."""
     path = Path(path)
-    if not path.exists():
-        raise DatabaseError(
-            f"there is no database at {path}", "run `perftrust sync` first, or pass --db FILE"
-        )
-    if _is_foreign_file(path):
-        raise DatabaseError(
-            f"{path} exists but is not a DuckDB database (it was left untouched)",
-            "point --db at a new or an existing perftrust.duckdb file",
-        )
+    _check_file(path, must_exist=True)
     try:
         con = duckdb.connect(str(path), read_only=True, config=QUERY_CONFIG)
     except duckdb.Error as exc:

@@ -344,8 +344,13 @@ def _finished(step: StepResult) -> StepResult:
     return step
 
 
-def begin(store: Store, settings: Settings) -> None:
-    """Under the run lock: remove what killed runs left, and check there is room for a new build."""
+def begin(store: Store, settings: Settings, must_exist: bool = False) -> None:
+    """Under the run lock: remove what killed runs left, and check there is room for a new build.
+    must_exist: the command works on a published database (metrics, forget)."""
+    if must_exist and not store.db_path.exists():
+        raise PerftrustError(
+            f"there is no database at {store.db_path}", "run `perftrust sync` (or `perftrust run`) first"
+        )
     store.prepare()
     store.clear_builds()
     if store.db_path.exists():
@@ -755,11 +760,7 @@ def forget_sources(
     from pipeline.sources import match_sources
 
     with RunLock(store.lock_path, "forget", wait_seconds):
-        begin(store, settings)
-        if not store.db_path.exists():
-            raise PerftrustError(
-                f"there is no database at {store.db_path}", "run `perftrust sync` (or `perftrust run`) first"
-            )
+        begin(store, settings, must_exist=True)
         with contextlib.closing(connect(store.db_path, read_only=True)) as con:
             known = list(read_manifest(con))
         chosen = match_sources(names, known)
@@ -794,11 +795,7 @@ def recompute_metrics(
 ) -> RunOutcome:
     """`perftrust metrics`: the published database copied, metrics recomputed there, published."""
     with RunLock(store.lock_path, "metrics", wait_seconds):
-        begin(store, settings)
-        if not store.db_path.exists():
-            raise PerftrustError(
-                f"there is no database at {store.db_path}", "run `perftrust sync` (or `perftrust run`) first"
-            )
+        begin(store, settings, must_exist=True)
         plan = RunPlan(str(uuid.uuid4()), "metrics", utc_now(), [])
         build = store.build_path(plan.run_id)
         seconds: dict[str, float] = {}
