@@ -7,15 +7,18 @@ A benchmark, not a test: it prints figures (and writes them as JSON under bench-
 asserts nothing. The synthetic repository is generated once per (commits, seed) and reused.
 Run it on an otherwise idle machine: on 2 cores any other load distorts the ratio.
 
-Measured on the project's 2-core machine (2026-11-21, idle):
-  synthetic, 100,000 commits: git log --numstat 10.84 s, ingest 10.09 s (ratio 0.93),
-      peak RSS 336 MiB, no-change re-run 1.93 s (whole CLI process; the git step itself 22 ms).
-      Since `sync` publishes a new database built from the shards (issue 5); before, writing the
-      published file in place: ingest 9.34 s (0.82), no-change re-run 0.58 s
-  git/git, 81,966 commits:    git log --numstat 23.76 s, ingest 18.69 s (ratio 0.79), peak 328 MiB
-  pytest, 17,666 commits:     git log --numstat 4.20 s, ingest 3.58 s (ratio 0.85), peak 216 MiB
-  (before work was split into queued chunks, equal halves gave git/git a ratio of 1.04: its recent
-  history costs twice as much per commit as its old history)
+Measured on the project's 2-core machine (2026-12-07, idle; the whole `perftrust sync` process,
+metrics not included: a database that was only synced has none):
+  synthetic, 60,000 commits: git log --numstat 14.59 s, sync 11.61 s (ratio 0.80), peak 271 MiB,
+      no-change re-run 1.04 s
+  pallets/flask, 5,531:      git log 1.40 s, sync 2.26 s (1.62), peak 182 MiB, no-change 0.99 s
+  git/git, 81,966:           git log 44.45 s, sync 32.23 s (0.73), peak 354 MiB, no-change 1.21 s
+      (with metrics, `perftrust run --engine plain --no-report`: 43.0 s, peak 366 MiB)
+  (2026-11-21: synthetic 100,000 0.93, git/git 0.79 with 328 MiB before metrics were part of a
+  publish; the issue-10 work measured git/git at 0.91 and 562 MiB with metrics in-process, then
+  brought it to the figures above)
+Python must be able to keep its bytecode (./run compiles the project once; PYTHONDONTWRITEBYTECODE
+otherwise makes every start compile perftrust again, ~0.3 s).
 """
 
 from __future__ import annotations
