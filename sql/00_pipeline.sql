@@ -64,7 +64,7 @@ COMMENT ON COLUMN pipeline_run_steps.count_api_requests IS 'API requests made (G
 COMMENT ON COLUMN pipeline_run_steps.count_not_modified IS 'Conditional requests answered 304 Not Modified (GitHub steps).';
 COMMENT ON COLUMN pipeline_run_steps.warnings IS 'Things the user should know, e.g. a shallow clone (history incomplete).';
 COMMENT ON COLUMN pipeline_run_steps.error_message IS 'Why the step failed, with the fix.';
-COMMENT ON COLUMN pipeline_run_steps.details IS 'Step-specific figures as JSON (for git: refs read, commits marked unreachable, git processes used).';
+COMMENT ON COLUMN pipeline_run_steps.details IS 'Step-specific figures as JSON (for git: refs read, commits removed as no longer reachable, trailers parsed, git processes used; rows_published: what the step changed in the database; kept_last_good_data: the step failed and its source kept its rows).';
 
 CREATE TABLE IF NOT EXISTS sync_state (
     source VARCHAR NOT NULL,
