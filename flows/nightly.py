@@ -253,7 +253,8 @@ def nightly(
         clock = time.perf_counter()
         steps = sync_repositories.with_options(task_runner=task_runner_for(settings))(store, plan, settings)
         seconds["sync"] = time.perf_counter() - clock
-        if plain.nothing_synced(plan, steps):
+        published = not plain.nothing_synced(steps)
+        if not published:
             status, kept, written = plain.unpublished(plan, steps, seconds).status, None, {}
             count_identities = count_contributors = None
         else:
@@ -269,7 +270,6 @@ def nightly(
                 status, kept = publish(store, assembled.build, plan, steps, settings)
                 seconds["publish"] = time.perf_counter() - clock
             count_identities, count_contributors = assembled.count_identities, assembled.count_contributors
-    published = not plain.nothing_synced(plan, steps)
     report_path = None
     if render_report and published:
         clock = time.perf_counter()

@@ -681,8 +681,8 @@ def forget(sources: tuple[str, ...], config: Path | None, db: Path | None, wait_
     _say(
         "published",
         "bold",
-        f"{outcome.published} without them, metrics recomputed ({time.perf_counter() - started:.2f} s); "
-        "undo with `perftrust rollback`",
+        f"{outcome.published} without them{', metrics recomputed' if outcome.metrics else ''} "
+        f"({time.perf_counter() - started:.2f} s); undo with `perftrust rollback`",
     )
 
 

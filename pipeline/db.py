@@ -78,6 +78,11 @@ def _is_foreign_file(path: Path) -> bool:
     return bool(header) and header[8:12] != b"DUCK"
 
 
+def sql_string(text: str) -> str:
+    """text as a SQL string literal (for the few statements that take no parameters, e.g. ATTACH)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _check_file(path: Path, must_exist: bool) -> None:
     """A missing database (when one must exist) or a foreign file, refused before DuckDB sees it:
     DuckDB would try to attach a SQLite file through an extension."""

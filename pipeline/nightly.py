@@ -38,7 +38,7 @@ from pipeline.config import (
     load_settings,
     parse_window,
 )
-from pipeline.db import connect
+from pipeline.db import connect, sql_string
 from pipeline.errors import ConfigError, DiskFullError, PerftrustError
 from pipeline.git_repo import RepoSpec, open_repo
 from pipeline.git_sync import Progress
@@ -189,7 +189,6 @@ class RunOutcome:
     count_identities: int | None = None
     count_contributors: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
-    sources: list[Refreshed] = field(default_factory=list)  # what each refreshed source changed
     forgotten: list[tuple[str, int]] = field(default_factory=list)  # (source id, rows removed)
 
 
@@ -366,7 +365,6 @@ class Assembled:
     identities_rebuilt: bool
     count_identities: int | None
     count_contributors: int | None
-    sources: list[Refreshed]
     forgotten: list[tuple[str, int]]
 
 
@@ -444,7 +442,6 @@ def assemble(
                         now,
                         step.status,
                         step.error_message,
-                        result is not None,
                         result,
                     )
         for source in forget:
@@ -463,7 +460,7 @@ def assemble(
         else:
             count_contributors = con.execute("SELECT count(*) FROM dim_contributors").fetchall()[0][0]
         con.execute("CHECKPOINT")
-    return Assembled(build, changed, rebuilt, count_identities, count_contributors, refreshed, forgotten)
+    return Assembled(build, changed, rebuilt, count_identities, count_contributors, forgotten)
 
 
 def _unit_sources(unit: RepositoryUnit) -> list[Source]:
@@ -483,7 +480,7 @@ def _publishable_sources(plan: RunPlan, by_step: dict[tuple[str, str], StepResul
 
 
 def _refresh_from(con: duckdb.DuckDBPyConnection, shard: Path, source: Source, unchanged: bool) -> Refreshed:
-    con.execute(f"ATTACH '{str(shard).replace(chr(39), chr(39) * 2)}' AS perftrust_shard (READ_ONLY)")
+    con.execute(f"ATTACH {sql_string(str(shard))} AS perftrust_shard (READ_ONLY)")
     try:
         if unchanged and source.kind == "git" and _same_cursor(con, source):
             # git writes nothing without moving its cursor (batches, removals, .mailmap, the
@@ -519,17 +516,34 @@ def discarded_on_failure(store: Store, build: Path) -> Iterator[None]:
         raise
 
 
-def metrics_are_current(build: Path, metric_settings: MetricSettings, as_of_given: bool) -> bool:
-    """Would recomputing the metric tables give what they hold? Yes when no data changed, they were
-    computed with the same settings, and for the same day (as of now) or the same moment (--as-of)."""
+@dataclass(frozen=True)
+class MetricState:
+    """What the build's metric tables were computed with (metric_runs), read once per run."""
+
+    has_metrics: bool  # metric tables were ever computed here: every publish keeps them in step
+    row: tuple[Any, ...] | None  # as_of, as_of_date, window_days, min_n, timezone, hours, bots, pseudonymized
+
+
+def read_metric_state(build: Path) -> MetricState:
     with contextlib.closing(connect(build, read_only=True)) as con:
         rows = con.execute(
             """SELECT as_of, as_of_date, window_days, min_n, timezone, review_response_hours,
                       is_bots_included, is_pseudonymized FROM metric_runs"""
         ).fetchall()
-    if len(rows) != 1:
+        # A database from before metric_runs existed may hold metric rows without one.
+        older = con.execute(
+            "SELECT (SELECT count(*) FROM metric_consistency) + (SELECT count(*) FROM metric_follow_through)"
+        ).fetchall()[0][0]
+    row = rows[0] if len(rows) == 1 else None
+    return MetricState(bool(rows) or bool(older), row)
+
+
+def metrics_are_current(state: MetricState, metric_settings: MetricSettings, as_of_given: bool) -> bool:
+    """Would recomputing the metric tables give what they hold? Yes when no data changed, they were
+    computed with the same settings, and for the same day (as of now) or the same moment (--as-of)."""
+    if state.row is None:
         return False
-    as_of, as_of_date, window_days, min_n, tz, hours, bots, pseudonymized = rows[0]
+    as_of, as_of_date, window_days, min_n, tz, hours, bots, pseudonymized = state.row
     same_settings = (window_days, min_n, tz, hours, bots, pseudonymized) == (
         metric_settings.window_days,
         metric_settings.min_n,
@@ -581,7 +595,7 @@ def finish(build: Path, plan: RunPlan, steps: Sequence[StepResult], error: str |
     return status
 
 
-def nothing_synced(plan: RunPlan, steps: Sequence[StepResult]) -> bool:
+def nothing_synced(steps: Sequence[StepResult]) -> bool:
     """Every source failed (or there was none to sync): a run like that publishes nothing new."""
     return not any(s.status != "failed" for s in steps)
 
@@ -645,7 +659,7 @@ def run_plain(
             )
         steps = [s for unit_steps in results for s in unit_steps]
         seconds["sync"] = time.perf_counter() - clock
-        if nothing_synced(plan, steps):
+        if nothing_synced(steps):
             return unpublished(plan, steps, seconds)
         outcome = build_and_publish(store, plan, steps, settings, as_of, carry_metric_settings, seconds)
         if after_publish is not None:
@@ -659,41 +673,22 @@ def unpublished(plan: RunPlan, steps: Sequence[StepResult], seconds: dict[str, f
 
 
 def metric_settings_to_use(
-    build: Path, settings: Settings, as_of: str | None, carry_metric_settings: bool
+    state: MetricState, settings: Settings, as_of: str | None, carry_metric_settings: bool
 ) -> MetricSettings:
     """The settings to compute the metric tables with. `run` follows the configuration; `sync` and
     `forget` keep what the tables were last computed with (a window or pseudonyms chosen with
     `perftrust metrics`), as of now."""
-    configured = metric_settings_for(settings, as_of)
-    if not carry_metric_settings:
-        return configured
-    with contextlib.closing(connect(build, read_only=True)) as con:
-        rows = con.execute(
-            """SELECT window_days, min_n, timezone, review_response_hours, is_bots_included, is_pseudonymized
-               FROM metric_runs"""
-        ).fetchall()
-    if len(rows) != 1:
-        return configured
-    window_days, min_n, tz, hours, bots, pseudonymized = rows[0]
-    carried = metric_settings_for(settings, as_of, timezone=tz)
+    if not carry_metric_settings or state.row is None:
+        return metric_settings_for(settings, as_of)
+    _as_of, _as_of_date, window_days, min_n, tz, hours, bots, pseudonymized = state.row
     return replace(
-        carried,
+        metric_settings_for(settings, as_of, timezone=tz),
         window_days=window_days,
         min_n=min_n,
         review_response_hours=hours,
         include_bots=bots,
         pseudonymize=pseudonymized,
     )
-
-
-def has_metrics(build: Path) -> bool:
-    """Were metric tables ever computed in this database (so every publish must keep them in step)?"""
-    with contextlib.closing(connect(build, read_only=True)) as con:
-        rows = con.execute(
-            """SELECT (SELECT count(*) FROM metric_runs) + (SELECT count(*) FROM metric_consistency)
-                      + (SELECT count(*) FROM metric_follow_through)"""
-        ).fetchall()
-    return bool(rows[0][0])
 
 
 def update_metrics(
@@ -703,13 +698,14 @@ def update_metrics(
     changed, same settings, same day): metric tables never describe other data than what is published.
     `sync` and `forget` (carry_metric_settings) keep the metric tables of a database that has them in
     step; a database that was only ever synced has none to keep (its first sync stays a data load)."""
-    if carry_metric_settings and not has_metrics(assembled.build):
+    state = read_metric_state(assembled.build)
+    if carry_metric_settings and not state.has_metrics:
         return {}  # only synced so far: no metric tables to keep in step (`perftrust metrics` makes them)
-    metric_settings = metric_settings_to_use(assembled.build, settings, as_of, carry_metric_settings)
+    metric_settings = metric_settings_to_use(state, settings, as_of, carry_metric_settings)
     if (
         not assembled.changed
         and not assembled.identities_rebuilt
-        and metrics_are_current(assembled.build, metric_settings, as_of is not None)
+        and metrics_are_current(state, metric_settings, as_of is not None)
     ):
         return {}
     return compute(assembled.build, metric_settings)
@@ -748,7 +744,6 @@ def build_and_publish(
         assembled.count_identities,
         assembled.count_contributors,
         seconds,
-        assembled.sources,
         assembled.forgotten,
     )
 

@@ -58,11 +58,11 @@ class Source:
         return self.id
 
 
-def _where(table: str, alias: str = "t") -> str:
-    """Rows of one source in a table ($repo, and for sync_state $kind)."""
+def _where(table: str) -> str:
+    """Rows of one source in a table aliased t ($repo, and for sync_state $kind)."""
     if table == "sync_state":
-        return f"{alias}.source = $kind AND {alias}.repo = $repo"
-    return f"{alias}.repo = $repo"
+        return "t.source = $kind AND t.repo = $repo"
+    return "t.repo = $repo"
 
 
 def _params(table: str, source: Source) -> dict[str, str]:
@@ -230,10 +230,11 @@ def upsert_manifest(
     at: datetime,
     status: str,
     error: str | None,
-    published_new_data: bool,
     refreshed: Refreshed | None,
 ) -> None:
-    """Record a sync attempt of a source; its synced_at moves only when its shard was published."""
+    """Record a sync attempt of a source; its synced_at moves only when its shard was published
+    (refreshed is None: its last good rows were kept)."""
+    published_new_data = refreshed is not None
     counts = (refreshed.count_inserted, refreshed.count_deleted) if refreshed else (0, 0)
     con.execute(
         """INSERT INTO pipeline_sources AS p (source_id, source, repo, shard, first_synced_at, last_synced_at,

@@ -50,10 +50,6 @@ class StoreError(PerftrustError):
 DiskFull = DiskFullError
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def shard_name(key: str) -> str:
     """A file name for a repository key: readable, and distinct for keys that differ only in case."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "__", key).strip("_.") or "repo"
@@ -179,11 +175,6 @@ def _read_holder(fd: int) -> str:
 # ------------------------------------------------------------------------------------------- writing
 
 
-def space_error(exc: BaseException, where: Path) -> DiskFull | None:
-    """A DiskFull naming the fix if exc is the file system running out of room, else None."""
-    return disk_full(exc, where) if is_out_of_space(exc) else None
-
-
 def check_free_space(store: Store) -> None:
     """Refuse to start a build that cannot fit: it needs about the published file's size again."""
     published = store.db_path.stat().st_size if store.db_path.exists() else 0
@@ -203,9 +194,8 @@ def writing(path: Path) -> Iterator[None]:
     try:
         yield
     except (OSError, duckdb.Error) as exc:
-        full = space_error(exc, path)
-        if full is not None:
-            raise full from exc
+        if is_out_of_space(exc):
+            raise disk_full(exc, path) from exc
         raise
 
 

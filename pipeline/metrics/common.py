@@ -9,9 +9,11 @@ import duckdb
 import polars as pl
 
 from pipeline.db import registered
-from pipeline.metrics.settings import MetricSettings, local_date_of, parse_as_of
 
-__all__ = ["MetricSettings", "local_date_of", "parse_as_of"]  # they live in settings.py (no Polars)
+# Kept in settings.py (no Polars there); importable from here as before.
+from pipeline.metrics.settings import MetricSettings as MetricSettings
+from pipeline.metrics.settings import local_date_of as local_date_of
+from pipeline.metrics.settings import parse_as_of as parse_as_of
 
 Z_95 = 1.959963984540054
 PERIOD_KEYS = ["period_type", "period_start", "period_end"]
