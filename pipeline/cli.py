@@ -10,7 +10,6 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 # later: the metrics of git/git peaked 90 MB lower. Read when Polars loads, so set before any import.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
-import csv
 import json
 import sys
 import time
@@ -21,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -59,6 +57,11 @@ def _fail(exc: PerftrustError) -> None:
 
 @contextmanager
 def _progress() -> Iterator[Any]:
+    if not console.is_terminal:
+        yield None  # no bar to draw (a log file, a pipe): rich.progress is not even imported
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -67,7 +70,6 @@ def _progress() -> Iterator[Any]:
         TimeElapsedColumn(),
         console=console,
         transient=False,
-        disable=not console.is_terminal,
     ) as progress:
 
         def factory(label: str) -> ProgressCallback:
@@ -539,6 +541,8 @@ def sql(db: Path | None, fmt: str, allow_read: tuple[Path, ...], query: str, con
         con.close()
     out = sys.stdout
     if fmt == "csv":
+        import csv
+
         writer = csv.writer(out)
         writer.writerow(columns)
         writer.writerows(rows)

@@ -366,6 +366,7 @@ class Assembled:
     count_identities: int | None
     count_contributors: int | None
     forgotten: list[tuple[str, int]]
+    metric_state: MetricState  # read while the build was open anyway: one connection less
 
 
 def publishable(step: StepResult) -> bool:
@@ -459,8 +460,9 @@ def assemble(
             write_cursor(con, "identities", "*", {"settings": fingerprint}, plan.run_id)
         else:
             count_contributors = con.execute("SELECT count(*) FROM dim_contributors").fetchall()[0][0]
+        metric_state = read_metric_state(con)
         con.execute("CHECKPOINT")
-    return Assembled(build, changed, rebuilt, count_identities, count_contributors, forgotten)
+    return Assembled(build, changed, rebuilt, count_identities, count_contributors, forgotten, metric_state)
 
 
 def _unit_sources(unit: RepositoryUnit) -> list[Source]:
@@ -524,16 +526,15 @@ class MetricState:
     row: tuple[Any, ...] | None  # as_of, as_of_date, window_days, min_n, timezone, hours, bots, pseudonymized
 
 
-def read_metric_state(build: Path) -> MetricState:
-    with contextlib.closing(connect(build, read_only=True)) as con:
-        rows = con.execute(
-            """SELECT as_of, as_of_date, window_days, min_n, timezone, review_response_hours,
-                      is_bots_included, is_pseudonymized FROM metric_runs"""
-        ).fetchall()
-        # A database from before metric_runs existed may hold metric rows without one.
-        older = con.execute(
-            "SELECT (SELECT count(*) FROM metric_consistency) + (SELECT count(*) FROM metric_follow_through)"
-        ).fetchall()[0][0]
+def read_metric_state(con: duckdb.DuckDBPyConnection) -> MetricState:
+    rows = con.execute(
+        """SELECT as_of, as_of_date, window_days, min_n, timezone, review_response_hours,
+                  is_bots_included, is_pseudonymized FROM metric_runs"""
+    ).fetchall()
+    # A database from before metric_runs existed may hold metric rows without one.
+    older = con.execute(
+        "SELECT (SELECT count(*) FROM metric_consistency) + (SELECT count(*) FROM metric_follow_through)"
+    ).fetchall()[0][0]
     row = rows[0] if len(rows) == 1 else None
     return MetricState(bool(rows) or bool(older), row)
 
@@ -698,7 +699,7 @@ def update_metrics(
     changed, same settings, same day): metric tables never describe other data than what is published.
     `sync` and `forget` (carry_metric_settings) keep the metric tables of a database that has them in
     step; a database that was only ever synced has none to keep (its first sync stays a data load)."""
-    state = read_metric_state(assembled.build)
+    state = assembled.metric_state
     if carry_metric_settings and not state.has_metrics:
         return {}  # only synced so far: no metric tables to keep in step (`perftrust metrics` makes them)
     metric_settings = metric_settings_to_use(state, settings, as_of, carry_metric_settings)
