@@ -10,11 +10,11 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 # later: the metrics of git/git peaked 90 MB lower. Read when Polars loads, so set before any import.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +30,10 @@ from pipeline.errors import ConfigError, PerftrustError
 from pipeline.nightly import RunRequest
 from pipeline.runs import StepResult
 from pipeline.secrets import scrub
+from pipeline.sql_output import printable
 
 if TYPE_CHECKING:
+    from pipeline.config import Settings
     from pipeline.git_sync import Progress as ProgressCallback
 
 console = Console(stderr=True)
@@ -43,9 +45,14 @@ FRAMING = (
 
 
 def _say(label: str, style: str, text: str) -> None:
-    """One message line; text from repositories or errors is never read as rich markup, and a
-    token (or a URL's credentials) never reaches the terminal or a log."""
-    console.print(Text.assemble((label, style), " ", scrub(text)), soft_wrap=True, highlight=False)
+    """One message; text from repositories or errors is never read as rich markup, its control
+    characters are shown as escapes (no escape sequence reaches the terminal), and a token (or a
+    URL's credentials) never reaches the terminal or a log. The lines of a message of several lines
+    (DuckDB's hints under its error) are indented under the first."""
+    first, *rest = printable(scrub(text), keep_newlines=True).split("\n")
+    indent = " " * (len(label) + 1)
+    lines = "".join([first, *(f"\n{indent}{line}" if line else "\n" for line in rest)])
+    console.print(Text.assemble((label, style), " ", lines), soft_wrap=True, highlight=False)
 
 
 def _fail(exc: PerftrustError) -> None:
@@ -92,17 +99,20 @@ def _print_summary(
     seconds: float,
     published: Path | None = None,
 ) -> None:
-    table = Table(title=f"perftrust {command} - run {run_id[:8]} - {status}", title_justify="left")
+    # Every cell and line is a Text: a repository key, path, warning or error is plain text, never
+    # rich markup ("dependabot[bot]" keeps its brackets, "[/]" cannot crash the summary).
+    title = Text(f"perftrust {command} - run {run_id[:8]} - {status}", style="table.title")
+    table = Table(title=title, title_justify="left")
     for column in ("repository", "source", "status", "added", "requests", "seconds"):
         table.add_column(column, justify="right" if column in ("added", "requests", "seconds") else "left")
     for step in steps:
         table.add_row(
-            scrub(step.repo),
-            step.step.removesuffix("_sync"),
-            step.status,
-            f"{step.count_rows_added:,}",
-            f"{step.count_api_requests:,}" if step.step.startswith("github") else "",
-            f"{step.duration_seconds:.2f}",
+            Text(printable(scrub(step.repo))),
+            Text(step.step.removesuffix("_sync")),
+            Text(step.status),
+            Text(f"{step.count_rows_added:,}"),
+            Text(f"{step.count_api_requests:,}" if step.step.startswith("github") else ""),
+            Text(f"{step.duration_seconds:.2f}"),
         )
     console.print(table)
     for step in steps:
@@ -123,12 +133,12 @@ def _print_summary(
         github = f"   GitHub items updated: {items:,} ({requests:,} requests)"
     contributors = "" if count_contributors is None else f"   contributors: {count_contributors:,}"
     console.print(
-        f"commits added: {commits:,}{github}{contributors}   time: {seconds:.2f} s",
+        Text(f"commits added: {commits:,}{github}{contributors}   time: {seconds:.2f} s"),
         highlight=False,
         soft_wrap=True,
     )
     if published is not None:
-        console.print(f"published {published}", highlight=False, soft_wrap=True)
+        console.print(Text(f"published {printable(str(published))}"), highlight=False, soft_wrap=True)
 
 
 def _steps_from_dicts(rows: list[dict[str, Any]]) -> list[StepResult]:
@@ -148,12 +158,18 @@ def _run(
     report: bool = True,
 ) -> None:
     """sync (no metrics) or run (sync, metrics, report): shards synced, a new database published."""
-    from pipeline.nightly import render_report, run_plain
+    from pipeline.nightly import preflight, render_report, run_plain
     from pipeline.store import Store
 
     started = time.perf_counter()
     try:
         settings = request.settings()
+        sources = preflight(request, settings)  # before Prefect: a plain problem answers at once
+        _say(
+            f"perftrust {request.command}:",
+            "bold",
+            f"{', '.join(sources) or 'nothing to sync'} into {settings.db_path}",
+        )
         if engine == "prefect":
             from flows.temporary_api import check_configured_api, temporary_api, wait_until_ready
 
@@ -161,10 +177,18 @@ def _run(
                 check_configured_api(os.environ["PREFECT_API_URL"])
 
             with temporary_api() as url:  # it boots while the flow module imports
+                if url:
+                    _say(
+                        "prefect:",
+                        "bold",
+                        "starting a temporary Prefect API for this run (about 8 s here; set PREFECT_API_URL "
+                        "to use a running server, or pass --engine plain to run without Prefect)",
+                    )
                 from flows.nightly import nightly
 
                 if url:
                     wait_until_ready(url)
+                    _say("prefect:", "bold", f"API ready after {time.perf_counter() - started:.1f} s")
                 outcome = nightly(
                     config_path=request.config_path,
                     db_path=request.db_path,
@@ -223,6 +247,11 @@ def _run(
         )
     if status != "succeeded":
         sys.exit(1)
+
+
+def _with_db(settings: Settings, db: Path | None) -> Settings:
+    """The settings with --db applied (the store and the report folder follow the database)."""
+    return settings if db is None else replace(settings, db_path=db)
 
 
 def _checked(check: Callable[[Any], object]) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -444,7 +473,9 @@ def metrics(
 @_db_option
 @_config_option
 @click.option(
-    "--out", type=click.Path(path_type=Path, file_okay=False), help="Folder (default [reports].output_dir)."
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder (default [reports].output_dir, else <db name>-reports/ beside the database).",
 )
 @click.option("--team", metavar="NAME", help="Only the members of this [teams] entry.")
 @click.option(
@@ -467,8 +498,8 @@ def report(
     from reports import ReportOptions, api_url_to_web_url, render_reports
 
     try:
-        settings = load_settings(config)
-        db_path = db or settings.db_path
+        settings = _with_db(load_settings(config), db)
+        db_path = settings.db_path
         members: tuple[str, ...] | None = None
         if team is not None:
             with connect(db_path, read_only=True) as con:
@@ -483,7 +514,7 @@ def report(
             as_of=metric_settings_for(settings, as_of).as_of_date if as_of else None,
             settings=settings,
         )
-        result = render_reports(db_path, out or settings.reports.output_dir, options)
+        result = render_reports(db_path, out or settings.report_dir, options)
     except PerftrustError as exc:
         _fail(exc)
         return
@@ -520,6 +551,7 @@ def report(
 def sql(db: Path | None, fmt: str, allow_read: tuple[Path, ...], query: str, config: Path | None) -> None:
     import duckdb
 
+    from pipeline import sql_output
     from pipeline.db import check_read_only_query, connect_for_query, query_error
 
     try:
@@ -541,22 +573,12 @@ def sql(db: Path | None, fmt: str, allow_read: tuple[Path, ...], query: str, con
         con.close()
     out = sys.stdout
     if fmt == "csv":
-        import csv
-
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        writer.writerows(rows)
+        out.writelines(sql_output.csv_lines(columns, rows))
     elif fmt == "json":
-        json.dump(
-            [dict(zip(columns, r, strict=True)) for r in rows], out, default=str, ensure_ascii=False, indent=1
-        )
-        out.write("\n")
+        out.write(sql_output.format_json(columns, rows))
     else:
-        table = Table(*columns, show_lines=False)
-        for r in rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in r))
-        Console(file=out, width=max(100, Console().width)).print(table)
-        out.write(f"({len(rows)} rows)\n")
+        width = sql_output.output_width(out)
+        out.write(sql_output.format_table(columns, rows, width, ascii_only=sql_output.is_ascii_only(out)))
 
 
 @main.command(help="Serve the nightly flow on a schedule (needs a Prefect server: see README, Scheduling).")
@@ -615,49 +637,85 @@ def serve(config: Path | None, db: Path | None, cron: str | None, timezone: str 
 @main.command(help="Publish the previous database again (the current one is kept, so this can be undone).")
 @_config_option
 @_db_option
-@click.option("--to", metavar="NAME", help="Which previous database (see --list); default: the newest.")
-@click.option("--list", "list_only", is_flag=True, help="List the previous databases and exit.")
+@click.option(
+    "--to", metavar="RUN", help="Which previous database: its run id (see --list); default: the newest."
+)
+@click.option("--list", "list_only", is_flag=True, help="List the published and the previous databases.")
 @_wait_option
 def rollback(
     config: Path | None, db: Path | None, to: str | None, list_only: bool, wait_seconds: float
 ) -> None:
     import duckdb
 
-    from pipeline.store import RunLock, Store
+    from pipeline.nightly import render_report
+    from pipeline.store import Store, last_run_of
     from pipeline.store import rollback as roll_back
 
     try:
-        settings = load_settings(config)
-        store = Store.for_settings(settings, db)
+        settings = _with_db(load_settings(config), db)
+        store = Store.for_settings(settings)
+        if not store.db_path.exists() and not store.previous_files():
+            raise PerftrustError(
+                f"there is no database at {store.db_path}, and no previous one in {store.previous}",
+                "check --db (or [database].path); `perftrust run` makes the database",
+            )
         if list_only:
-            for path in reversed(store.previous_files()):
-                with connect(path, read_only=True) as con:
-                    rows = con.execute(
-                        "SELECT run_id, command, status, finished_at FROM pipeline_runs "
-                        "ORDER BY started_at DESC LIMIT 1"
-                    ).fetchall()
-                last = (
-                    f"last run {rows[0][0][:8]} {rows[0][1]} {rows[0][2]} {rows[0][3]:%Y-%m-%d %H:%M} UTC"
-                    if rows
-                    else ""
-                )
-                click.echo(f"{path.name}  {path.stat().st_size / 2**20:.1f} MiB  {last}")
+            _list_databases(store, last_run_of)
             return
-        with RunLock(store.lock_path, "rollback", wait_seconds):
-            chosen, replaced = roll_back(store, to)
+        with store.lock("rollback", wait_seconds):
+            _chosen, replaced = roll_back(store, to)
+        now, was = last_run_of(store.db_path), last_run_of(replaced)
+        report_path = None
+        if _has_metrics(store.db_path):
+            report_path = render_report(store.db_path, settings)
     except (PerftrustError, duckdb.Error) as exc:
         _fail(exc if isinstance(exc, PerftrustError) else PerftrustError(str(exc), "check the file"))
         return
     _say(
         "published",
         "bold",
-        f"{store.db_path} is now {chosen.name}; the database it replaced is kept as {replaced.name}",
+        f"{store.db_path} is now the database of {now.run_label if now else 'no run'}; the one it "
+        f"replaced ({was.run_label if was else 'no run'}) is kept: `perftrust rollback` again undoes this",
     )
+    if report_path is not None:
+        _say("report", "bold", f"{report_path} (rendered again from the database now published)")
     _say(
         "note",
         "yellow",
         "the next run rebuilds the database from the repository shards: fix what made the bad run first",
     )
+
+
+def _list_databases(store: Any, last_run_of: Callable[[Path], Any]) -> None:
+    """The published database (marked *) and the previous ones, newest first, by the run that made them."""
+    table = Table(box=None)
+    for column in ("", "run", "command", "status", "finished (UTC)", "size", "file"):
+        table.add_column(column, no_wrap=True)
+    files = ([store.db_path] if store.db_path.exists() else []) + list(reversed(store.previous_files()))
+    for path in files:
+        run = last_run_of(path)
+        table.add_row(
+            "*" if path == store.db_path else "",
+            run.run_label if run else "(no run)",
+            run.command if run else "",
+            run.status if run else "",
+            f"{run.finished_at:%Y-%m-%d %H:%M}" if run and run.finished_at else "",
+            f"{path.stat().st_size / 2**20:.1f} MiB",
+            Text(str(path)),
+        )
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=200)  # a pipe or a file: whole lines, not 80 columns
+    out.print(table)
+    click.echo(
+        "* is published now. `perftrust rollback --to RUN` publishes another one (default: the newest "
+        "previous one); the published one is kept, so a rollback can be undone."
+    )
+
+
+def _has_metrics(db_path: Path) -> bool:
+    with connect(db_path, read_only=True) as con:
+        return bool(con.execute("SELECT count(*) FROM metric_runs").fetchall()[0][0])
 
 
 @main.command(

@@ -16,6 +16,34 @@ from pipeline.git_repo import RepoSpec
 from pipeline.secrets import has_userinfo, scrub
 
 DEFAULT_CONFIG = Path("perftrust.toml")
+# perftrust's own folder inside a git work tree: its .gitignore keeps the database, the store and the
+# reports out of `git status`, the way a virtualenv or pytest's cache keeps itself out.
+PERFTRUST_DIR = ".perftrust"
+LEGACY_DB = Path("perftrust.duckdb")
+
+
+def work_tree_root(start: Path) -> Path | None:
+    """The top folder of the git work tree that start is in (the nearest with a .git entry), if any."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def default_db_path() -> Path:
+    """Where the database goes when neither --db nor [database].path names it: ./perftrust.duckdb if it
+    exists (where perftrust kept it before), else .perftrust/perftrust.duckdb at the top of the git
+    work tree you stand in, else ./perftrust.duckdb."""
+    if LEGACY_DB.exists():
+        return LEGACY_DB
+    cwd = Path.cwd()
+    top = work_tree_root(cwd)
+    if top is None:
+        return LEGACY_DB
+    folder = Path(PERFTRUST_DIR) if top == cwd.resolve() else top / PERFTRUST_DIR
+    return folder / "perftrust.duckdb"
+
 
 # Accounts that are automation, not people; matched (case-insensitive) against names, emails and logins.
 DEFAULT_BOT_PATTERNS = (
@@ -77,7 +105,7 @@ class GitHubConfig:
 
 @dataclass(frozen=True)
 class ReportsConfig:
-    output_dir: Path = Path("reports")
+    output_dir: Path | None = None  # None: beside the database (see Settings.report_dir)
     pseudonymize: bool = False
     web_url: str | None = None  # links in reports; None: derived from [github].url
 
@@ -105,7 +133,7 @@ class MetricsConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path("perftrust.duckdb")
+    db_path: Path = field(default_factory=default_db_path)
     repositories: tuple[RepositoryConfig, ...] = ()
     github: GitHubConfig = GitHubConfig()
     metrics: MetricsConfig = MetricsConfig()
@@ -126,6 +154,14 @@ class Settings:
             if self.store_dir is not None
             else self.db_path.with_name(self.db_path.name + ".store")
         )
+
+    @property
+    def report_dir(self) -> Path:
+        """[reports].output_dir, else beside the database and named after it (perftrust.duckdb:
+        perftrust-reports/), so each database has its own reports wherever a command runs."""
+        if self.reports.output_dir is not None:
+            return self.reports.output_dir
+        return self.db_path.with_name(self.db_path.stem + "-reports")
 
     def bot_regex(self) -> re.Pattern[str]:
         return re.compile("|".join(f"(?:{p})" for p in self.bot_patterns), re.IGNORECASE)
@@ -306,7 +342,7 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         include_bots=metrics.get("include_bots", False),
     )
     db = data.get("database", {}).get("path")
-    db_path = Path("perftrust.duckdb") if db is None else Path(db).expanduser()
+    db_path = default_db_path() if db is None else Path(db).expanduser()
     if db is not None and not db_path.is_absolute():
         db_path = source.parent / db_path
     database = data.get("database", {})
@@ -330,7 +366,7 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         keep_previous=keep_previous,
         teams=_teams(data.get("teams", {}), source),
         reports=ReportsConfig(
-            output_dir=_relative_to(source, reports.get("output_dir", str(ReportsConfig.output_dir))),
+            output_dir=_relative_to(source, reports["output_dir"]) if "output_dir" in reports else None,
             pseudonymize=reports.get("pseudonymize", False),
             web_url=reports.get("web_url", "").rstrip("/") or None,
         ),

@@ -192,8 +192,11 @@ def check_read_only_query(query: str) -> None:
 
 
 def query_error(exc: duckdb.Error) -> PerftrustError:
-    """A failed query as problem + fix; refusals by the read-only guard say what is allowed."""
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    """A failed query as problem + fix; refusals by the read-only guard say what is allowed. A
+    failed query keeps DuckDB's whole message: its hints ("Did you mean", "Candidate bindings") and
+    the LINE of the query with a caret under the place it failed."""
+    message = str(exc).rstrip() or type(exc).__name__
+    first = message.splitlines()[0]
     if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in first:
         return PerftrustError(
             f"the query was refused: perftrust sql is read-only and reads only the database ({first})",
@@ -212,7 +215,9 @@ def query_error(exc: duckdb.Error) -> PerftrustError:
             "narrow the query: filter rows (WHERE), select fewer columns, aggregate, or add LIMIT",
         )
     return PerftrustError(
-        f"the query failed: {first}", "check the SQL; tables are listed in sql/ and the README"
+        f"the query failed: {message}",
+        'correct the query where DuckDB\'s message points; `perftrust sql "SHOW TABLES"` lists the '
+        'tables and `perftrust sql "DESCRIBE fct_commits"` the columns of one (the README describes them)',
     )
 
 

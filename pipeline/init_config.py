@@ -50,7 +50,9 @@ def _example() -> str:
 # `perftrust doctor` checks this file, git, GitHub, the database and Prefect.
 
 [database]
-# The published DuckDB file that reports and `perftrust sql` read. Default: "perftrust.duckdb".
+# The published DuckDB file that reports and `perftrust sql` read (relative to this file). Without
+# this key and --db: ./perftrust.duckdb if it exists, else .perftrust/perftrust.duckdb at the top of
+# the git work tree the command runs in (kept out of git), else ./perftrust.duckdb. Default: as above.
 path = "perftrust.duckdb"
 # Folder for per-repository shards, builds and previous databases. Default: "<path>.store" beside the database.
 # store_dir = "perftrust.duckdb.store"
@@ -114,8 +116,9 @@ path = "."
 # platform = ["octocat", "mona@work.example", "Mona Lisa"]
 
 [reports]
-# Folder the HTML reports and CSV files are written to. Default: {_toml(reports.output_dir)}.
-# output_dir = {_toml(reports.output_dir)}
+# Folder the HTML reports and CSV files are written to (relative to this file).
+# Default: beside the database, named after it ("perftrust-reports" for "perftrust.duckdb").
+# output_dir = "perftrust-reports"
 # Replace ids, logins, names and emails in reports with stable pseudonyms. Default: {_toml(reports.pseudonymize)}.
 # pseudonymize = {_toml(reports.pseudonymize)}
 # The web address links in reports point to. Default: derived from [github].url (https://github.com for api.github.com).

@@ -39,7 +39,7 @@ from pipeline.config import (
     parse_window,
 )
 from pipeline.db import connect, sql_string
-from pipeline.errors import ConfigError, DiskFullError, PerftrustError
+from pipeline.errors import ConfigError, DiskFullError, PerftrustError, RepositoryError
 from pipeline.git_repo import RepoSpec, open_repo
 from pipeline.git_sync import Progress
 from pipeline.identities import rebuild_identities
@@ -57,9 +57,9 @@ from pipeline.sources import (
     upsert_manifest,
 )
 from pipeline.store import (
-    RunLock,
     Store,
     check_free_space,
+    check_unlocked,
     copy_file,
     fold_stray_wal,
     move_aside,
@@ -135,6 +135,47 @@ class RunRequest:
         if self.branches:
             repositories = [RepositoryConfig(r.spec, self.branches) for r in repositories]
         return {"repositories": repositories, "github_repositories": github_repos, "organizations": orgs}
+
+
+def preflight(request: RunRequest, settings: Settings) -> list[str]:
+    """The checks of `run` and `sync` that need no Prefect, made before anything starts: the database's
+    folder, the lock, a foreign file, room on disk, and that at least one source can be read. Each
+    answers at once and writes nothing; a problem is a PerftrustError (exit 2). Returns the names of
+    the sources to sync, for the first line the command prints. A clone that cannot be read among
+    others that can is not refused here: it becomes that source's failed step, the others go on."""
+    store = Store.for_settings(settings)
+    store.check_folder()
+    if request.wait_seconds <= 0:
+        check_unlocked(store.lock_path)
+    if store.db_path.exists():
+        connect(store.db_path, read_only=True).close()  # a foreign or incompatible file
+    check_free_space(store)
+    kwargs = request.plan_kwargs(settings)
+    repositories: list[RepositoryConfig] = kwargs["repositories"]
+    names: list[str] = []
+    problems: list[PerftrustError] = []
+    for repository in repositories:
+        try:
+            names.append(open_repo(repository.spec).key)
+        except PerftrustError as exc:
+            problems.append(exc)
+    github = [f"github:{n}" for n in kwargs["github_repositories"]]
+    github += [f"github org {o.name}" for o in kwargs["organizations"]]
+    if problems and not names and not github:
+        standing_in = not request.repos and not settings.repositories
+        if standing_in:
+            raise RepositoryError(
+                f"the current folder {Path.cwd()} is not in a git repository, and no repository was named",
+                "run perftrust inside a clone, or pass --repo PATH (repeatable), or list repositories "
+                "in perftrust.toml (`perftrust init` writes an example)",
+            )
+        if len(problems) == 1:
+            raise problems[0]
+        raise RepositoryError(
+            "none of the repositories can be read: " + "; ".join(str(p) for p in problems),
+            "fix the paths named above (each must be a git clone), then run again",
+        )
+    return names + github
 
 
 def metric_settings_for(
@@ -343,13 +384,18 @@ def _finished(step: StepResult) -> StepResult:
     return step
 
 
-def begin(store: Store, settings: Settings, must_exist: bool = False) -> None:
-    """Under the run lock: remove what killed runs left, and check there is room for a new build.
-    must_exist: the command works on a published database (metrics, forget)."""
-    if must_exist and not store.db_path.exists():
+def require_published(store: Store) -> None:
+    if not store.db_path.exists():
         raise PerftrustError(
             f"there is no database at {store.db_path}", "run `perftrust sync` (or `perftrust run`) first"
         )
+
+
+def begin(store: Store, settings: Settings, must_exist: bool = False) -> None:
+    """Under the run lock: remove what killed runs left, and check there is room for a new build.
+    must_exist: the command works on a published database (metrics, forget)."""
+    if must_exist:
+        require_published(store)
     store.prepare()
     store.clear_builds()
     if store.db_path.exists():
@@ -647,7 +693,7 @@ def run_plain(
     progress_for: Callable[[str], Progress] | None = None,
 ) -> RunOutcome:
     """The whole run without Prefect: the same functions, repositories on a thread pool."""
-    with RunLock(store.lock_path, command, wait_seconds):
+    with store.lock(command, wait_seconds):
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
         begin(store, settings)
@@ -755,7 +801,8 @@ def forget_sources(
     """`perftrust forget`: publish the database without these sources (rollback brings them back)."""
     from pipeline.sources import match_sources
 
-    with RunLock(store.lock_path, "forget", wait_seconds):
+    require_published(store)  # before the lock: a mistyped --db creates nothing
+    with store.lock("forget", wait_seconds):
         begin(store, settings, must_exist=True)
         with contextlib.closing(connect(store.db_path, read_only=True)) as con:
             known = list(read_manifest(con))
@@ -765,8 +812,8 @@ def forget_sources(
 
 
 def render_report(db_path: Path, settings: Settings, as_of: str | None = None) -> Path:
-    """The report of a published database into [reports].output_dir (HTML, Markdown, CSV), and one
-    per configured team into output_dir/team-<name>/."""
+    """The report of a published database into settings.report_dir (HTML, Markdown, CSV), and one
+    per configured team into report_dir/team-<name>/."""
     from pipeline.teams import team_contributor_ids
     from reports import ReportOptions, api_url_to_web_url, render_reports
 
@@ -776,12 +823,15 @@ def render_report(db_path: Path, settings: Settings, as_of: str | None = None) -
         as_of=None if as_of is None else metric_settings_for(settings, as_of).as_of_date,
         settings=settings,
     )
-    html_path = render_reports(db_path, settings.reports.output_dir, base).html_path
+    out = (
+        settings.report_dir if db_path == settings.db_path else replace(settings, db_path=db_path).report_dir
+    )
+    html_path = render_reports(db_path, out, base).html_path
     for team in sorted(settings.teams):
         with contextlib.closing(connect(db_path, read_only=True)) as con:
             members, _unmatched = team_contributor_ids(con, settings, team)
         if members:
-            folder = settings.reports.output_dir / ("team-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", team))
+            folder = out / ("team-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", team))
             render_reports(db_path, folder, replace(base, team=team, contributor_ids=members))
     return html_path
 
@@ -790,7 +840,8 @@ def recompute_metrics(
     store: Store, settings: Settings, metric_settings: MetricSettings, wait_seconds: float = 0.0
 ) -> RunOutcome:
     """`perftrust metrics`: the published database copied, metrics recomputed there, published."""
-    with RunLock(store.lock_path, "metrics", wait_seconds):
+    require_published(store)  # before the lock: a mistyped --db creates nothing
+    with store.lock("metrics", wait_seconds):
         begin(store, settings, must_exist=True)
         plan = RunPlan(str(uuid.uuid4()), "metrics", utc_now(), [])
         build = store.build_path(plan.run_id)

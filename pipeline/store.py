@@ -38,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.config import Settings
+from pipeline.config import PERFTRUST_DIR, Settings
 from pipeline.db import connect
 from pipeline.errors import DatabaseError, DiskFullError, PerftrustError, disk_full, is_out_of_space
 
@@ -96,11 +96,32 @@ class Store:
     def build_path(self, run_id: str) -> Path:
         return self.builds / f"{run_id}.duckdb"
 
-    def prepare(self) -> None:
-        if not self.db_path.parent.is_dir():
-            raise DatabaseError(
-                f"the folder {self.db_path.parent} does not exist", "create it, or pass another --db FILE"
+    def check_folder(self) -> None:
+        """The database's folder exists, or is perftrust's own folder in a work tree (made on first
+        write). Checked before anything is created: a mistyped --db makes no folder anywhere."""
+        folder = self.db_path.parent
+        if folder.is_dir() or (folder.name == PERFTRUST_DIR and folder.parent.is_dir()):
+            return
+        raise DatabaseError(f"the folder {folder} does not exist", "create it, or pass another --db FILE")
+
+    def ensure_folder(self) -> None:
+        """Make perftrust's own folder (.perftrust/) with a .gitignore that keeps it out of git."""
+        self.check_folder()
+        folder = self.db_path.parent
+        if not folder.is_dir():
+            folder.mkdir()
+            (folder / ".gitignore").write_text(
+                "# perftrust's database, store and reports: local data, never committed\n*\n",
+                encoding="utf-8",
             )
+
+    def lock(self, command: str, wait_seconds: float = 0.0) -> RunLock:
+        """The run lock, taken after the database's folder is known to exist (or made)."""
+        self.ensure_folder()
+        return RunLock(self.lock_path, command, wait_seconds)
+
+    def prepare(self) -> None:
+        self.check_folder()
         for folder in (self.shards, self.builds, self.previous):
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -140,11 +161,7 @@ class RunLock:
                 if time.monotonic() >= deadline:
                     holder = _read_holder(fd)
                     os.close(fd)
-                    raise StoreError(
-                        f"another perftrust run is writing this database{holder}",
-                        "let it finish (this run was not started and nothing was changed), or pass "
-                        "--wait SECONDS to queue behind it",
-                    ) from None
+                    raise _busy(holder) from None
                 time.sleep(0.2)
         os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "command": self.command, "started_at": datetime.now(UTC).isoformat()}
@@ -158,6 +175,31 @@ class RunLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _busy(holder: str) -> StoreError:
+    return StoreError(
+        f"another perftrust run is writing this database{holder}",
+        "let it finish (this run was not started and nothing was changed), or pass "
+        "--wait SECONDS to queue behind it",
+    )
+
+
+def check_unlocked(path: Path) -> None:
+    """Fail at once if another run holds the lock; creates nothing (a lock file that does not exist
+    is free). A check, not the lock: the run takes RunLock itself."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _busy(_read_holder(fd)) from None
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _read_holder(fd: int) -> str:
@@ -179,7 +221,8 @@ def check_free_space(store: Store) -> None:
     """Refuse to start a build that cannot fit: it needs about the published file's size again."""
     published = store.db_path.stat().st_size if store.db_path.exists() else 0
     need = int(published * 1.1) + 32 * 2**20
-    free = shutil.disk_usage(store.builds).free
+    where = next(p for p in (store.builds, *store.builds.parents) if p.exists())  # before it is made
+    free = shutil.disk_usage(where).free
     if free < need:
         raise DiskFull(
             f"only {free / 2**20:.0f} MiB free in {store.builds}, and building the new database needs about "
@@ -287,7 +330,8 @@ def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path 
     kept: Path | None = None
     if store.db_path.exists() and keep_previous > 0:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        kept = store.previous / f"{stamp}-{run_id[:8]}.duckdb"
+        # Named by time only: `rollback --list` names each file by the run that made it.
+        kept = store.previous / f"{stamp}.duckdb"
         try:
             os.link(store.db_path, kept)  # the same inode: no copy, no time
         except OSError:
@@ -313,8 +357,31 @@ def publish(store: Store, build: Path, run_id: str, keep_previous: int) -> Path 
     return kept
 
 
+@dataclass(frozen=True)
+class LastRun:
+    """The last run recorded in a database file: what `rollback --list` names it by."""
+
+    run_id: str
+    command: str
+    status: str
+    finished_at: datetime | None
+
+    @property
+    def run_label(self) -> str:
+        return f"run {self.run_id[:8]}"
+
+
+def last_run_of(path: Path) -> LastRun | None:
+    with contextlib.closing(connect(path, read_only=True)) as con:
+        rows = con.execute(
+            "SELECT run_id, command, status, finished_at FROM pipeline_runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()
+    return LastRun(*rows[0]) if rows else None
+
+
 def rollback(store: Store, to: str | None = None) -> tuple[Path, Path]:
     """Publish a previous database again; the current one moves to previous/ (so it can be undone).
+    to: the run id (or its first characters) of the previous database's last run, or its file name.
 
     Returns (the file now published came from, where the replaced one was kept)."""
     candidates = store.previous_files()
@@ -326,11 +393,21 @@ def rollback(store: Store, to: str | None = None) -> tuple[Path, Path]:
     if to is None:
         chosen = candidates[-1]
     else:
-        matches = [p for p in candidates if p.name == to or p.stem == to or p.name.startswith(to)]
-        if len(matches) != 1:
-            names = ", ".join(p.name for p in candidates)
-            raise StoreError(f"no single previous database matches {to!r}", f"use one of: {names}")
-        chosen = matches[0]
+        wanted = to.removeprefix("run ").strip()
+
+        def matches(path: Path) -> bool:
+            if path.name == wanted or path.stem == wanted:
+                return True
+            run = last_run_of(path)
+            return run is not None and len(wanted) >= 4 and run.run_id.startswith(wanted)
+
+        found = [p for p in candidates if matches(p)]
+        if len(found) != 1:
+            raise StoreError(
+                f"no single previous database matches {to!r}",
+                "pass the run id that `perftrust rollback --list` shows (e.g. --to 4cef72f1)",
+            )
+        chosen = found[0]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     replaced = store.previous / f"{stamp}-rolled-back.duckdb"
     if store.db_path.exists():

@@ -898,13 +898,17 @@ def test_min_n_below_1_is_refused(db_copy: Path, min_n: str) -> None:
     assert _invoke("metrics", "--db", str(db_copy), "--min-n", "1").exit_code == 0
 
 
+def _default_reports(db: Path) -> Path:
+    return db.with_name(db.stem + "-reports")
+
+
 @pytest.fixture
 def default_report(db_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A report rendered into the default place (./reports): its files and their hashes."""
+    """A report rendered into the default place (beside the database): its files and their hashes."""
     monkeypatch.chdir(tmp_path)
     result = _invoke("report", "--db", str(db_copy))
     assert result.exit_code == 0, result.output
-    files = _tree(tmp_path / "reports")
+    files = _tree(_default_reports(db_copy))
     assert "report.html" in files and "csv/metric_follow_through.csv" in files
     return files
 
@@ -931,7 +935,7 @@ def test_report_into_a_folder_that_cannot_be_written_names_it_and_keeps_the_prev
         f"error: cannot write the report into the folder {out}",
         "fix: pass --out DIR with a folder you can write (it is created if missing)",
     )
-    assert _tree(tmp_path / "reports") == default_report  # the previous report, byte for byte
+    assert _tree(_default_reports(db_copy)) == default_report  # the previous report, byte for byte
     assert not Path(out).exists()
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name]
 

@@ -30,7 +30,11 @@ def test_run_defaults_to_the_repository_you_stand_in(
     monkeypatch.chdir(repo.path)
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 0, result.output
-    assert (repo.path / "perftrust.duckdb").exists()
+    # Inside a work tree everything goes to .perftrust/, which keeps itself out of git.
+    assert (repo.path / ".perftrust" / "perftrust.duckdb").exists()
+    assert (repo.path / ".perftrust" / "perftrust-reports" / "report.html").exists()
+    assert not (repo.path / "perftrust.duckdb").exists() and not (repo.path / "reports").exists()
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
     again = CliRunner().invoke(main, ["run"])
     assert "unchanged" in again.output and "commits added: 0" in again.output
 

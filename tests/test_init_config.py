@@ -66,7 +66,8 @@ def test_the_example_parses_as_written(tmp_path: Path) -> None:
     assert settings.github == GitHubConfig()
     assert settings.metrics == MetricsConfig()
     assert settings.nightly == NightlyConfig()
-    assert settings.reports == replace(ReportsConfig(), output_dir=tmp_path / "reports")
+    assert settings.reports == ReportsConfig()
+    assert settings.report_dir == tmp_path / "perftrust-reports"  # beside the database
     assert settings.bot_patterns == DEFAULT_BOT_PATTERNS
     assert settings.keep_previous == Settings.keep_previous
     assert (settings.git_workers, settings.store_dir, settings.aliases, settings.teams) == (
@@ -89,7 +90,9 @@ def test_the_example_parses_with_every_key_switched_on(tmp_path: Path) -> None:
     assert on.metrics == off.metrics
     assert on.keep_previous == off.keep_previous
     assert on.store_path == off.store_path
-    assert on.reports == replace(off.reports, web_url=on.reports.web_url)
+    # output_dir's example value is where the default (beside the database) puts the reports.
+    assert on.report_dir == off.report_dir
+    assert replace(on.reports, output_dir=None) == replace(off.reports, web_url=on.reports.web_url)
     assert on.nightly == replace(off.nightly, dask_address=on.nightly.dask_address)
     assert on.github == replace(
         off.github,
