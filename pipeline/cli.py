@@ -237,7 +237,7 @@ def _run(
         request.command, run_id, status, steps, contributors, time.perf_counter() - started, published
     )
     if report_path:
-        console.print(f"report {report_path}", highlight=False, soft_wrap=True)
+        console.print(Text(f"report {printable(str(report_path))}"), highlight=False, soft_wrap=True)
     if published is None:
         _fail(
             PerftrustError(
@@ -461,9 +461,12 @@ def metrics(
         return
     tables = ", ".join(f"{t} {n:,}" for t, n in outcome.metrics.items())
     console.print(
-        f"metrics as of {metric_settings.as_of:%Y-%m-%d %H:%M} UTC (window {metric_settings.window_days} days, "
-        f"minimum n {metric_settings.min_n}): {tables}   time: {outcome.seconds['metrics']:.2f} s "
-        f"(+ {outcome.seconds['copy']:.2f} s copying the published database)\npublished {outcome.published}",
+        Text(
+            f"metrics as of {metric_settings.as_of:%Y-%m-%d %H:%M} UTC (window {metric_settings.window_days} "
+            f"days, minimum n {metric_settings.min_n}): {tables}   time: {outcome.seconds['metrics']:.2f} s "
+            f"(+ {outcome.seconds['copy']:.2f} s copying the published database)\n"
+            f"published {printable(str(outcome.published))}"
+        ),
         highlight=False,
         soft_wrap=True,
     )
@@ -519,8 +522,10 @@ def report(
         _fail(exc)
         return
     console.print(
-        f"report for {result.count_contributors:,} people in {result.seconds:.2f} s: {result.html_path}, "
-        f"{result.markdown_path}, {result.csv_dir}/",
+        Text(
+            f"report for {result.count_contributors:,} people in {result.seconds:.2f} s: "
+            + printable(f"{result.html_path}, {result.markdown_path}, {result.csv_dir}/")
+        ),
         highlight=False,
         soft_wrap=True,
     )
