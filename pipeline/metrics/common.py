@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
-
 import duckdb
 import polars as pl
 
 from pipeline.db import registered
 
 # Kept in settings.py (no Polars there); importable from here as before.
+from pipeline.metrics.pseudonyms import pseudonym as pseudonym
+from pipeline.metrics.pseudonyms import pseudonymized_key as pseudonymized_key
+from pipeline.metrics.settings import Z_95 as Z_95
 from pipeline.metrics.settings import MetricSettings as MetricSettings
 from pipeline.metrics.settings import local_date_of as local_date_of
 from pipeline.metrics.settings import parse_as_of as parse_as_of
 
-Z_95 = 1.959963984540054
 PERIOD_KEYS = ["period_type", "period_start", "period_end"]
 SUBJECT_KEYS = ["contributor_id", "team_id"]
 
@@ -135,25 +134,6 @@ def human_contributors(con: duckdb.DuckDBPyConnection, settings: MetricSettings)
         "SELECT contributor_id FROM dim_contributors WHERE ? OR NOT is_bot",
         [settings.include_bots],
     )
-
-
-_PSEUDONYM = re.compile(r"^[a-z]+-[0-9a-f]{10}$")
-_COMMITMENT_KEY = re.compile(r"^(github:commitment:.*#[0-9]+/)(.+)$")
-
-
-def pseudonym(value: str | None, kind: str = "person") -> str | None:
-    """A stable pseudonym; one already (a table computed from pseudonymized tables) is kept as is."""
-    if value is None:
-        return None
-    if _PSEUDONYM.match(value):
-        return value
-    return f"{kind}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:10]}"
-
-
-def pseudonymized_key(key: str) -> str:
-    """github:commitment:owner/name#N/login names its assignee: the login becomes the pseudonym."""
-    match = _COMMITMENT_KEY.match(key)
-    return f"{match.group(1)}{pseudonym(match.group(2))}" if match else key
 
 
 def _pseudonymized(frame: pl.DataFrame) -> pl.DataFrame:

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from pipeline.config import check_as_of
 
+Z_95 = 1.959963984540054  # the normal quantile of a two-sided 95 % interval
+
 
 @dataclass(frozen=True)
 class MetricSettings:

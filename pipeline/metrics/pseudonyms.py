@@ -1,0 +1,24 @@
+"""Stable pseudonyms for people (no polars: the report imports this without the metric stack)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_PSEUDONYM = re.compile(r"^[a-z]+-[0-9a-f]{10}$")
+_COMMITMENT_KEY = re.compile(r"^(github:commitment:.*#[0-9]+/)(.+)$")
+
+
+def pseudonym(value: str | None, kind: str = "person") -> str | None:
+    """A stable pseudonym; one already (a table computed from pseudonymized tables) is kept as is."""
+    if value is None:
+        return None
+    if _PSEUDONYM.match(value):
+        return value
+    return f"{kind}-{hashlib.sha256(value.encode('utf-8')).hexdigest()[:10]}"
+
+
+def pseudonymized_key(key: str) -> str:
+    """github:commitment:owner/name#N/login names its assignee: the login becomes the pseudonym."""
+    match = _COMMITMENT_KEY.match(key)
+    return f"{match.group(1)}{pseudonym(match.group(2))}" if match else key
