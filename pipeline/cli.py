@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 # GitPython refuses to import when git is missing; `perftrust doctor` must still run and say so.
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -141,6 +142,22 @@ def _print_summary(
         console.print(Text(f"published {printable(str(published))}"), highlight=False, soft_wrap=True)
 
 
+def _print_notices(db_path: Path) -> None:
+    """What the figures rest on and what is missing (the report's first screen says the same)."""
+    from reports.coverage import read_coverage
+
+    with connect(db_path, read_only=True) as con:
+        notices = read_coverage(con).notices()
+    for text, command in notices:
+        _say("note:", "yellow", text + ("\n" + command if command else ""))
+    here = Path(sys.argv[0]).resolve().parent
+    if notices and shutil.which("perftrust") is None and (here / "perftrust").exists():
+        # ./run starts perftrust from its own .venv: the commands above need that path (or PATH).
+        _say(
+            "note:", "yellow", f"perftrust is not on your PATH: add {here} to PATH, or type {here}/perftrust"
+        )
+
+
 def _steps_from_dicts(rows: list[dict[str, Any]]) -> list[StepResult]:
     from datetime import datetime
 
@@ -238,6 +255,8 @@ def _run(
     )
     if report_path:
         console.print(Text(f"report {printable(str(report_path))}"), highlight=False, soft_wrap=True)
+    if published is not None and request.command == "run":
+        _print_notices(published)
     if published is None:
         _fail(
             PerftrustError(

@@ -10,16 +10,18 @@ import math
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
 from pipeline.db import registered
-from pipeline.metrics.common import Z_95, pseudonym
+from pipeline.metrics.pseudonyms import pseudonym
+from pipeline.metrics.settings import Z_95
 from reports import links
+from reports.coverage import SOURCE_LABELS, Coverage, read_coverage
 from reports.links import KIND_LABELS, EvidenceRef
 from reports.measures import FAMILIES, Family, Measure
 
@@ -71,6 +73,7 @@ class Scope:
     team_ids: tuple[str, ...] | None  # metric-table ids of the team; None = everyone
     ids_pseudonymized: bool  # the metric tables themselves were written with --pseudonymize
     include_bots: bool = False  # the metrics counted bots
+    db_path: str | None = None  # the database the report is read from, named in suggested commands
 
 
 # ---- model -------------------------------------------------------------------------------------
@@ -88,6 +91,7 @@ class Figure:
     upper: float | None
     enough: bool
     details: tuple[tuple[str, int], ...] = ()
+    missing: str | None = None  # "GitHub data" / "git history": the source this needs was never synced
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,19 @@ class EvidenceGroup:
     items: tuple[EvidenceItem, ...]
 
 
+FamilyState = Literal["data", "no_activity", "not_measured"]
+
+
 @dataclass
 class FamilyView:
     family: Family
     figures: list[Figure]
     evidence: list[EvidenceGroup]
     has_row: bool
+    # data: a row to show; no_activity: the data source is there, nothing of theirs in the window;
+    # not_measured: the source the family needs was never synced (missing names it).
+    state: FamilyState = "data"
+    missing: str | None = None
 
 
 @dataclass
@@ -169,6 +180,7 @@ class MeasureOverview:
     trend: list[TrendRow]
     total: float | None = None  # counts: the team's total
     count_any: int = 0  # counts: members with at least one
+    missing: str | None = None  # the source this measure needs was never synced
 
 
 @dataclass
@@ -176,6 +188,7 @@ class FamilyOverview:
     family: Family
     measures: list[MeasureOverview]
     count_trend: tuple[str, list[tuple[date, int]]] | None
+    missing: str | None = None  # the whole family needs a source that was never synced
 
 
 @dataclass(frozen=True)
@@ -212,6 +225,7 @@ class Report:
     credit_edges: list[CreditEdge]
     quality: DataQuality
     trend_months: list[date]
+    coverage: Coverage = field(default_factory=Coverage)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -312,7 +326,11 @@ def _team_filter(scope: Scope, column: str = "contributor_id") -> tuple[str, lis
 # ---- figures -----------------------------------------------------------------------------------
 
 
-def figure(measure: Measure, row: dict[str, Any] | None, subject: str, min_n: int) -> Figure:
+def figure(
+    measure: Measure, row: dict[str, Any] | None, subject: str, min_n: int, missing: str | None = None
+) -> Figure:
+    if missing is not None:
+        return _not_measured(figure(measure, row, subject, min_n), missing)
     details = tuple((label, _int(row.get(col)) if row else 0) for label, col in measure.details)
     if row is None:
         # No row: nothing happened in the window (counts read as zero, rates have n = 0).
@@ -331,6 +349,20 @@ def figure(measure: Measure, row: dict[str, Any] | None, subject: str, min_n: in
     return Figure(measure, subject, value, n, lower, upper, enough and value is not None, details)
 
 
+def _not_measured(f: Figure, missing: str) -> Figure:
+    """A measure whose data source was never synced: no value, not "zero" nor "not enough data".
+    A row's figures are kept as they are when it has any (it cannot: nothing fed it)."""
+    if f.n or (f.value is not None and f.value != 0):
+        return f
+    if f.measure.kind == "count":
+        return replace(f, missing=missing)  # the value stays the table's (zero): only the text says so
+    return replace(f, value=None, lower=None, upper=None, enough=False, details=(), missing=missing)
+
+
+def _missing(measure: Measure, coverage: Coverage) -> str | None:
+    return None if coverage.measured(measure.source) else SOURCE_LABELS[measure.source]
+
+
 def pooled(measure: Measure, members: Iterable[dict[str, Any]], min_n: int) -> Figure:
     """The team's rate: members' numerators over members' n (equal to the team rows for everyone)."""
     assert measure.numerator is not None
@@ -341,9 +373,9 @@ def pooled(measure: Measure, members: Iterable[dict[str, Any]], min_n: int) -> F
     lower, upper = wilson(numerator, n)
     enough = n >= min_n
     value = numerator / n if enough and n else None
-    return Figure(
-        measure, "team", value, n, lower, upper, value is not None, ((f"of {n:,} cases", numerator),)
-    )
+    # "0 of 0 cases" says nothing: no details without cases.
+    details = ((f"of {n:,} case{'' if n == 1 else 's'}", numerator),) if n else ()
+    return Figure(measure, "team", value, n, lower, upper, value is not None, details)
 
 
 # ---- evidence ----------------------------------------------------------------------------------
@@ -532,6 +564,15 @@ def pseudonymize_key(key: str) -> str:
 
 def build_report(con: duckdb.DuckDBPyConnection, scope: Scope) -> Report:
     names = Names(con, scope)
+    coverage = replace(
+        read_coverage(con),
+        as_of=scope.as_of,
+        window_start=scope.window_start,
+        min_n=scope.min_n,
+        timezone=scope.timezone,
+        db_path=scope.db_path,
+        has_metrics=True,
+    )
     where, params = _team_filter(scope)
     window_rows: dict[str, dict[str, dict[str, Any]]] = {}
     for family in FAMILIES:
@@ -568,14 +609,21 @@ def build_report(con: duckdb.DuckDBPyConnection, scope: Scope) -> Report:
     for person in people:
         for family in FAMILIES:
             row = window_rows[family.table].get(person.metric_id)
-            figures = [figure(m, row, person.subject, scope.min_n) for m in family.measures]
+            figures = [
+                figure(m, row, person.subject, scope.min_n, _missing(m, coverage)) for m in family.measures
+            ]
             keys = list(row.get("evidence_keys") or []) if row else []
             groups = (
                 evidence.credit_groups(keys, person.metric_id)
                 if family.table == "metric_credit_sharing"
                 else evidence.groups(keys)
             )
-            person.families.append(FamilyView(family, figures, groups, row is not None))
+            view = FamilyView(family, figures, groups, row is not None)
+            if row is None:
+                missing = _family_missing(family, coverage)
+                view.state = "no_activity" if missing is None else "not_measured"
+                view.missing = missing
+            person.families.append(view)
     _weeks(con, scope, by_id)
     for item in open_commitments:
         holder = by_id.get(item["contributor_id"])
@@ -586,11 +634,24 @@ def build_report(con: duckdb.DuckDBPyConnection, scope: Scope) -> Report:
         else:
             holder.count_due_soon += 1
 
+    # People with a figure in the window (a team report counts its members only).
+    active = sum(1 for p in people if any(f.has_row for f in p.families))
+    coverage = replace(coverage, count_people=active)
     months = [add_months(month_start(scope.as_of), -i) for i in range(TREND_MONTHS - 1, -1, -1)]
-    overview = _overview(con, scope, window_rows, people, months)
+    overview = _overview(con, scope, window_rows, people, months, coverage)
     credit_names, credit_edges = _credit_network(con, scope, names, by_id, evidence)
     quality = _quality(con, scope, names, scope.include_bots)
-    return Report(scope, people, overview, attention, credit_names, credit_edges, quality, months)
+    return Report(scope, people, overview, attention, credit_names, credit_edges, quality, months, coverage)
+
+
+def _family_missing(family: Family, coverage: Coverage) -> str | None:
+    """The source a whole family needs and the database lacks (None: it can be measured)."""
+    sources = family.sources
+    if len(sources) == 1:
+        (source,) = sources
+        if not coverage.measured(source):
+            return SOURCE_LABELS[source]
+    return None
 
 
 def _person(metric_id: str, names: Names) -> Person:
@@ -705,6 +766,7 @@ def _overview(
     window_rows: dict[str, dict[str, dict[str, Any]]],
     people: list[Person],
     months: list[date],
+    coverage: Coverage,
 ) -> list[FamilyOverview]:
     where, params = _team_filter(scope)
     member_ids = [p.metric_id for p in people]
@@ -728,12 +790,15 @@ def _overview(
                 monthly[row["period_start"]] = row
         measures = []
         for measure in family.measures:
-            figures = [figure(measure, table_rows.get(i), "", scope.min_n) for i in member_ids]
+            missing = _missing(measure, coverage)
+            figures = [figure(measure, table_rows.get(i), "", scope.min_n, missing) for i in member_ids]
             values = [f.value for f in figures if f.enough and f.value is not None]
             trend: list[TrendRow] = []
             team: Figure | None = None
             if measure.kind == "rate":
                 team = pooled(measure, members, scope.min_n)
+                if missing is not None:
+                    team = _not_measured(team, missing)
                 for month in months:
                     row = monthly.get(month, {})
                     k = _int(row.get(measure.numerator or ""))
@@ -741,8 +806,10 @@ def _overview(
                     lower, upper = wilson(k, n)
                     value = k / n if n >= scope.min_n and n else None
                     trend.append(TrendRow(month, k, n, value, lower, upper))
-            not_enough = sum(1 for f in figures if not f.enough) if measure.kind != "count" else 0
-            overview = MeasureOverview(measure, team, values, not_enough, trend)
+            not_enough = (
+                sum(1 for f in figures if not f.enough) if measure.kind != "count" and not missing else 0
+            )
+            overview = MeasureOverview(measure, team, values, not_enough, trend, missing=missing)
             if measure.kind == "count":
                 overview.total = sum(values) if measure.summable else None
                 overview.count_any = sum(1 for v in values if v > 0)
@@ -751,7 +818,7 @@ def _overview(
         if family.table in _COUNT_TRENDS:
             label, added = _COUNT_TRENDS[family.table]
             count_trend = (label, [(m, sum(_int(monthly.get(m, {}).get(c)) for c in added)) for m in months])
-        out.append(FamilyOverview(family, measures, count_trend))
+        out.append(FamilyOverview(family, measures, count_trend, _family_missing(family, coverage)))
     return out
 
 
@@ -848,14 +915,7 @@ def _quality(con: duckdb.DuckDBPyConnection, scope: Scope, names: Names, include
             row["name"] = pseudonym(row["name"])
             row["email"] = pseudonym(row["email"])
             row["contributor_id"] = pseudonym(row["contributor_id"])
-    bots = rows(
-        con,
-        "SELECT contributor_id, display_name, count_commits_authored FROM dim_contributors WHERE is_bot "
-        "ORDER BY lower(display_name), contributor_id",
-    )
-    if scope.pseudonymize:
-        for row in bots:
-            row["display_name"] = pseudonym(row["contributor_id"])
+    bots = _bots(con, scope)
     gaps = _gaps(con, scope)
     problems = []
     for run in rows(
@@ -870,15 +930,27 @@ def _quality(con: duckdb.DuckDBPyConnection, scope: Scope, names: Names, include
             f"{run['command']} run of {run['started_at']:%Y-%m-%d %H:%M} UTC {what}"
             + (f": {run['error_message']}" if run["error_message"] else "")
         )
-    has_github = con.execute("SELECT count(*) FROM raw_github__issues").fetchall()[0][0]
-    if not has_github:
-        problems.append(
-            "no GitHub data: commitments, pull requests, reviews and communication signals are empty "
-            "(sync with --github OWNER/NAME)"
-        )
+    # What is missing altogether (no GitHub data, ...) is said at the top of the report (coverage).
     return DataQuality(
         repositories, runs, int(totals[0]), int(totals[1]), unresolved, bots, include_bots, gaps, problems
     )
+
+
+def _bots(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:
+    """Each bot once: its identities (a GitHub login, git addresses) may be separate contributors
+    with the same name, e.g. dependabot[bot] with 61 commits and dependabot[bot] named in a trailer."""
+    found = rows(
+        con,
+        """SELECT lower(display_name) AS key, min(display_name) AS display_name,
+                  min(contributor_id) AS contributor_id, sum(count_commits_authored) AS count_commits_authored,
+                  count(*) AS count_identities
+           FROM dim_contributors WHERE is_bot GROUP BY 1 ORDER BY 1, 3""",
+    )
+    for row in found:
+        row["count_commits_authored"] = _int(row["count_commits_authored"])
+        if scope.pseudonymize:
+            row["display_name"] = pseudonym(row["contributor_id"])
+    return found
 
 
 def _gaps(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict[str, Any]]:

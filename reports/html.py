@@ -11,15 +11,16 @@ from markupsafe import Markup
 
 from pipeline import __version__
 from reports import svg
+from reports.coverage import plural
 from reports.data import DUE_SOON_DAYS, STRIP_WEEKS, Figure, MeasureOverview, Person, Report
 from reports.measures import Measure
 
 TEMPLATES = Path(__file__).parent / "templates"
-CREDIT_KINDS = {
-    "coauthor": "co-author credits",
-    "review_credit": "review credits",
-    "other_credit": "other credits",
-    "review": "reviews",
+CREDIT_KINDS = {  # (one, many)
+    "coauthor": ("co-author credit", "co-author credits"),
+    "review_credit": ("review credit", "review credits"),
+    "other_credit": ("other credit", "other credits"),
+    "review": ("review", "reviews"),
 }
 
 
@@ -37,6 +38,7 @@ def environment() -> jinja2.Environment:
     env.filters["repr_float"] = lambda v: repr(float(v))
     env.filters["when"] = lambda v: "" if v is None else f"{v:%Y-%m-%d %H:%M}"
     env.filters["count"] = lambda v: "" if v is None else f"{int(v):,}"
+    env.filters["plural"] = plural  # {{ n | plural("pair") }} -> "1 pair", "2 pairs"
     return env
 
 
@@ -52,13 +54,16 @@ def value_text(f: Figure) -> str:
     if m.kind == "rate":
         return pct(f.value)
     if m.kind == "count":
-        return f"{f.value:,.0f}{m.unit}"
+        unit = " day" if m.unit == " days" and f.value == 1 else m.unit
+        return f"{f.value:,.0f}{unit}"
     if m.kind == "number":
         return f"{f.value:.2f}{m.unit}"
     return (f"{f.value:,.0f}" if abs(f.value) >= 100 else f"{f.value:,.1f}") + m.unit
 
 
 def label_for(f: Figure) -> str:
+    if f.missing is not None:
+        return f"{f.measure.label}: not measured, needs {f.missing}"
     if f.value is None:
         return f"{f.measure.label}: not enough data (n={f.n})"
     interval = ""
@@ -74,12 +79,24 @@ def _scale(measure: Measure, values: list[float]) -> svg.Scale:
     return svg.Scale(0.0, high if high > 0 else 1.0, False, measure.unit, integer=measure.kind == "count")
 
 
+def has_spread(mo: MeasureOverview) -> bool:
+    """A spread is drawn only with values to show (counts: someone above zero): no empty charts."""
+    if mo.measure.kind == "count":
+        return any(v > 0 for v in mo.values)
+    return bool(mo.values)
+
+
+def has_trend(mo: MeasureOverview) -> bool:
+    """A trend is drawn only when some month has enough cases for a value."""
+    return any(t.value is not None for t in mo.trend)
+
+
 def render_html(report: Report) -> str:
     scope = report.scope
     title = "Performance-trust signals · " + (scope.team or "all contributors") + f" · as of {scope.as_of}"
 
     def distribution(mo: MeasureOverview, width: float = 280) -> Markup:
-        label = f"Spread across the team: {mo.measure.label} ({len(mo.values)} people)"
+        label = f"Spread across the team: {mo.measure.label} ({plural(len(mo.values), 'person', 'people')})"
         return svg.dot_plot(mo.values, _scale(mo.measure, mo.values), label, width)
 
     def trend(mo: MeasureOverview) -> Markup:
@@ -94,7 +111,7 @@ def render_html(report: Report) -> str:
         index = {name: i for i, name in enumerate(report.credit_names)}
         cells = []
         for e in report.credit_edges:
-            kinds = ", ".join(f"{count} {CREDIT_KINDS[kind]}" for kind, count in sorted(e.counts.items()))
+            kinds = ", ".join(plural(count, *CREDIT_KINDS[kind]) for kind, count in sorted(e.counts.items()))
             detail = f"{e.giver} → {e.receiver}: {e.total} ({kinds})"
             cells.append(svg.MatrixCell(index[e.giver], index[e.receiver], e.total, detail))
         return svg.credit_matrix(report.credit_names, cells, "Credit network: rows give, columns receive")
@@ -103,6 +120,9 @@ def render_html(report: Report) -> str:
     return template.render(
         title=title,
         scope=scope,
+        coverage=report.coverage,
+        notices=report.coverage.notices(),
+        matrix_labelled=svg.matrix_labelled(len(report.credit_names)),
         people=report.people,
         overview=report.overview,
         attention=report.attention,
@@ -121,4 +141,8 @@ def render_html(report: Report) -> str:
         trend=trend,
         strip=strip,
         matrix=matrix,
+        has_spread=has_spread,
+        has_trend=has_trend,
+        has_counts=lambda points: any(count for _, count in points),
+        plural=plural,
     )

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reports.coverage import Notice, plural
 from reports.data import DUE_SOON_DAYS, Report
 
 ATTENTION_LIMIT = 15
@@ -49,6 +50,23 @@ def _link(text: str, url: str | None) -> Raw:
     return Raw(f"[{md(text)}](<{url.replace('>', '%3E')}>)")
 
 
+def _code_block(command: str) -> list[str]:
+    """A fenced block the command cannot close (a fence longer than any run of backticks in it)."""
+    longest = max((len(run) for run in re.findall(r"`+", command)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}sh", *command.splitlines(), fence]
+
+
+def notice_lines(notices: Sequence[Notice]) -> list[str]:
+    """The coverage notices as Markdown: each a paragraph, its command in a code block."""
+    out: list[str] = []
+    for text, command in notices:
+        out += [_line(Raw("**Note:** "), text), ""]
+        if command:
+            out += [*_code_block(command), ""]
+    return out
+
+
 def _pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.0f}%"
 
@@ -68,9 +86,12 @@ def render_markdown(report: Report) -> str:
         "",
         _line(
             f"Window {scope.window_start.isoformat()} to {scope.as_of.isoformat()} ({scope.window_days} days), "
-            f"{len(report.people)} people."
+            f"{plural(len(report.people), 'person', 'people')}."
         ),
         "",
+        _line(Raw("**Data:** "), " ".join(report.coverage.facts(window=False))),
+        "",
+        *notice_lines(report.coverage.notices()),
         _line(Raw("### "), "Team signals over the window"),
         "",
         _row([Raw("signal"), Raw("team rate"), Raw("95% interval"), Raw("n")]),
@@ -81,7 +102,9 @@ def render_markdown(report: Report) -> str:
             team = mo.team
             if team is None:
                 continue
-            if team.value is None:
+            if team.missing is not None:
+                shown, interval = f"not measured (needs {team.missing})", ""
+            elif team.value is None:
                 shown, interval = f"not enough data (minimum {scope.min_n})", ""
             else:
                 shown = _pct(team.value)
@@ -122,22 +145,25 @@ def render_markdown(report: Report) -> str:
         "",
         _line(
             Raw("- "),
-            f"{len(q.repositories)} repositor{'y' if len(q.repositories) == 1 else 'ies'}"
+            plural(len(q.repositories), "repository", "repositories")
             + (f", last synced {latest:%Y-%m-%d %H:%M} UTC" if latest else ", never synced"),
         ),
-        _line(Raw("- "), f"{q.api_requests_30d:,} GitHub API requests in the last 30 days"),
+        _line(Raw("- "), f"{plural(q.api_requests_30d, 'GitHub API request')} in the last 30 days"),
         _line(
             Raw("- "),
-            f"{len(q.unresolved)} identit{'y' if len(q.unresolved) == 1 else 'ies'} not resolved with confidence",
+            f"{plural(len(q.unresolved), 'identity', 'identities')} not resolved with confidence",
         ),
         _line(
             Raw("- "),
-            f"{len(q.bots)} bot{'' if len(q.bots) == 1 else 's'} {'included' if q.include_bots else 'left out'}",
+            f"{plural(len(q.bots), 'bot')} {'included' if q.include_bots else 'left out'}",
         ),
     ]
     if q.gaps:
         out.append(
-            _line(Raw("- "), f"{len(q.gaps)} periods of two weeks or more without data in a repository")
+            _line(
+                Raw("- "),
+                f"{plural(len(q.gaps), 'period')} of two weeks or more without data in a repository",
+            )
         )
     out += [_line(Raw("- "), p) for p in q.problems]
     out += [

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Kind = Literal["rate", "median", "number", "count"]
+Source = Literal["git", "github", "any"]  # the data a measure needs: git history, GitHub data, either
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,15 @@ class Measure:
     def metric(self) -> str:
         return f"{self.table}.{self.column}"
 
+    @property
+    def source(self) -> Source:
+        """The data this measure needs: without it, it is not measured (rather than zero)."""
+        if self.table in _GITHUB_TABLES or self.column in _GITHUB_COLUMNS:
+            return "github"
+        if self.table in _GIT_TABLES or self.column in _GIT_COLUMNS:
+            return "git"
+        return "any"
+
 
 @dataclass(frozen=True)
 class Family:
@@ -39,6 +49,11 @@ class Family:
     table: str
     measures: tuple[Measure, ...]
     note: str = ""
+    nothing: str = ""  # what a person without a row had none of in the window, in neutral words
+
+    @property
+    def sources(self) -> frozenset[Source]:
+        return frozenset(m.source for m in self.measures)
 
 
 def _rate(
@@ -86,6 +101,7 @@ FAMILIES: tuple[Family, ...] = (
                     ("count_review_requests_answered", "count_review_requests_answered_late"), unit=" h",
                     help="from the request to the reviewer's first review"),
         ),
+        nothing="no due-dated commitments, pull requests or review requests of theirs",
     ),
     Family(
         "expectations",
@@ -99,6 +115,7 @@ FAMILIES: tuple[Family, ...] = (
             Measure(_EX, "count_due_moved_after_passed", "Due dates moved after they had passed", "count",
                     help="commitments whose date changed once it was already past"),
         ),
+        nothing="no commitment of theirs slipped",
     ),
     Family(
         "consistency",
@@ -111,7 +128,8 @@ FAMILIES: tuple[Family, ...] = (
                   "weeks with any commit, pull request, issue, review or comment, of the weeks observed (weeks are not independent: the interval is indicative)"),
             Measure(_CO, "weekly_activity_cv", "Week-to-week variation of active days", "number",
                     ("active_weeks_ratio_denominator",), enough_column="is_enough_data_weekly_activity_cv",
-                    help="coefficient of variation of active days per week (lower = steadier); n = weeks"),
+                    help="how much the number of active days changes from week to week: standard deviation ÷ mean "
+                    "(0 = the same every week, higher = more uneven); n = weeks"),
             Measure(_CO, "longest_gap_days", "Longest stretch without activity", "count", unit=" days",
                     help="consecutive calendar days without any activity in the window", zero_when_missing=False,
                     summable=False),
@@ -124,6 +142,7 @@ FAMILIES: tuple[Family, ...] = (
             _rate(_CO, "revert_rate", "Own commits reverted", "revert_rate_numerator", "revert_rate_denominator",
                   "own non-merge commits that were later reverted (by anyone)"),
         ),
+        nothing="no recorded activity",
     ),
     Family(
         "credit",
@@ -133,9 +152,9 @@ FAMILIES: tuple[Family, ...] = (
         (
             Measure(_CR, "count_coauthor_credits_given", "Co-author credits given", "count"),
             Measure(_CR, "count_coauthor_credits_received", "Co-author credits received", "count"),
-            Measure(_CR, "count_review_credits_given", "Review credits given (Reviewed/Acked/Tested-by)", "count"),
+            Measure(_CR, "count_review_credits_given", "Review credits given (Reviewed-, Acked-, Tested-by)", "count"),
             Measure(_CR, "count_review_credits_received", "Review credits received", "count"),
-            Measure(_CR, "count_other_trailer_credits_given", "Other credits given (Reported/Suggested/Helped-by)", "count"),
+            Measure(_CR, "count_other_trailer_credits_given", "Other credits given (Reported-, Suggested-, Helped-by)", "count"),
             Measure(_CR, "count_other_trailer_credits_received", "Other credits received", "count"),
             Measure(_CR, "count_reviews_given_on_others_prs", "Reviews given on others' pull requests", "count"),
             Measure(_CR, "count_reviews_received_on_own_prs", "Reviews received on own pull requests", "count"),
@@ -144,6 +163,7 @@ FAMILIES: tuple[Family, ...] = (
             Measure(_CR, "count_distinct_people_helped", "Distinct people helped", "count", summable=False),
         ),
         note="Counts, not rates: how much credit flows is shown, not judged.",
+        nothing="no credits or reviews given or received",
     ),
     Family(
         "communication",
@@ -159,6 +179,7 @@ FAMILIES: tuple[Family, ...] = (
                     ("count_review_comments_answered",), enough_column="is_enough_data_review_comment_response",
                     unit=" h", help="on own pull requests, to the first reply in the thread"),
         ),
+        nothing="no pull requests of theirs",
     ),
     Family(
         "help",
@@ -173,6 +194,7 @@ FAMILIES: tuple[Family, ...] = (
             _rate(_HS, "coauthored_commit_rate", "Commits co-authored", "coauthored_commit_rate_numerator",
                   "coauthored_commit_rate_denominator", "naming another person as co-author, of own commits"),
         ),
+        nothing="no pull requests or commits of theirs",
     ),
     Family(
         "ownership",
@@ -187,8 +209,31 @@ FAMILIES: tuple[Family, ...] = (
             Measure(_OW, "count_commits", "Commits (context)", "count"),
         ),
         note="Counts, not rates: higher is not worse. Owning a mistake openly is the practice shown.",
+        nothing="no commits of theirs",
     ),
 )  # fmt: skip
+
+# The data each measure needs (reports/coverage.py says which is missing).
+_GITHUB_TABLES = {_FT, _EX, _CM}
+_GITHUB_COLUMNS = {
+    "pr_cycle_time_median_hours",
+    "pr_cycle_time_iqr_hours",
+    "count_reviews_given_on_others_prs",
+    "count_reviews_received_on_own_prs",
+    "review_request_rate",
+    "draft_early_rate",
+}
+_GIT_TABLES = {_OW}
+_GIT_COLUMNS = {
+    "revert_rate",
+    "count_coauthor_credits_given",
+    "count_coauthor_credits_received",
+    "count_review_credits_given",
+    "count_review_credits_received",
+    "count_other_trailer_credits_given",
+    "count_other_trailer_credits_received",
+    "coauthored_commit_rate",
+}
 
 METRIC_TABLES = tuple(f.table for f in FAMILIES)
 RATE_MEASURES = tuple(m for f in FAMILIES for m in f.measures if m.kind == "rate")

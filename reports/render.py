@@ -20,7 +20,8 @@ import duckdb
 
 from pipeline.db import connect
 from pipeline.errors import PerftrustError
-from pipeline.metrics.common import MetricSettings, parse_as_of, pseudonym
+from pipeline.metrics.pseudonyms import pseudonym
+from pipeline.metrics.settings import MetricSettings, parse_as_of
 from reports.csv_export import EXTRA_TABLES, write_csvs
 from reports.data import Scope, build_report
 from reports.html import render_html
@@ -57,12 +58,12 @@ def render_reports(db_path: Path, out_dir: Path, options: ReportOptions) -> Repo
                 "pass --as-of YYYY-MM-DD, or run `perftrust metrics` again",
             )
         if computed is not None and (options.as_of is None or options.as_of == computed.as_of):
-            count = _render(con, _scope(con, options, computed), out_dir)
+            count = _render(con, _scope(con, options, computed, db_path), out_dir)
         else:
             assert options.as_of is not None
             with _recomputed(con, Path(db_path), options) as copy:
                 fresh = _computed_with(copy) or _Computed.from_settings(options)
-                scope = _scope(copy, options, fresh)
+                scope = _scope(copy, options, fresh, db_path)
                 if computed is not None and computed.pseudonymized:
                     # The tables were written pseudonymized: the report of another date is too.
                     scope = replace(scope, pseudonymize=True)
@@ -224,7 +225,9 @@ def _effective_min_n(con: duckdb.DuckDBPyConnection, configured: int) -> int:
     return enough if enough is not None else (short or 0) + 1
 
 
-def _scope(con: duckdb.DuckDBPyConnection, options: ReportOptions, computed: _Computed) -> Scope:
+def _scope(
+    con: duckdb.DuckDBPyConnection, options: ReportOptions, computed: _Computed, db_path: Path
+) -> Scope:
     metrics = options.settings.metrics
     return Scope(
         as_of=computed.as_of,
@@ -238,6 +241,7 @@ def _scope(con: duckdb.DuckDBPyConnection, options: ReportOptions, computed: _Co
         team_ids=_team_ids(con, options, computed.pseudonymized),
         ids_pseudonymized=computed.pseudonymized,
         include_bots=metrics.include_bots if computed.include_bots is None else computed.include_bots,
+        db_path=str(db_path),
     )
 
 

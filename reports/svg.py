@@ -15,6 +15,31 @@ INK = "#1f4e79"
 SOFT = "#9db7d1"
 TRACK = "#e6ebf0"
 GRID = "#c9d1d9"
+MUTED = "#57606a"
+FONT = 11  # px: the smallest text anywhere in the report, chart labels included (charts are never scaled)
+
+# Advance widths in em, rounded up from DejaVu Sans (the widest of the usual system-ui fallbacks), so a
+# label's room is reserved before the browser measures it: a label is never clipped by its chart.
+_NARROW = set("ijlI.,:;'|!`")
+_SMALL = set('frt -()[]{}/\\"')
+_WIDE = set("mwMW%@…—")
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """Estimated width of text at this font size, on the generous side."""
+    em = 0.0
+    for ch in text:
+        if ch in _NARROW:
+            em += 0.32
+        elif ch in _SMALL:
+            em += 0.45
+        elif ch in _WIDE:
+            em += 1.0
+        elif ch.isupper():
+            em += 0.8
+        else:
+            em += 0.66
+    return em * size * 1.05
 
 
 def _num(x: float) -> str:
@@ -82,10 +107,16 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
+def _label(x: float, y: float, text: str, anchor: str = "start", fill: str = MUTED) -> Markup:
+    return Markup('<text x="{}" y="{}" font-size="{}" fill="{}" text-anchor="{}">{}</text>').format(
+        _num(x), _num(y), str(FONT), fill, anchor, text
+    )
+
+
 def dot_plot(values: Sequence[float], scale: Scale, label: str, width: float = 280) -> Markup:
     """Every member's value as an unlabelled dot (a spread, not a ranking), the middle half as a
-    box and the median as a bar."""
-    height, left, right = 46.0, 6.0, 6.0
+    box and the median as a bar. Callers draw it only when there are values: no empty charts."""
+    height, left, right = 52.0, 4.0, 4.0
     span = width - left - right
     extent = (scale.high - scale.low) or 1.0
 
@@ -96,12 +127,8 @@ def dot_plot(values: Sequence[float], scale: Scale, label: str, width: float = 2
         Markup('<line x1="{}" y1="34" x2="{}" y2="34" stroke="{}"/>').format(
             _num(left), _num(width - right), GRID
         ),
-        Markup('<text x="{}" y="44" font-size="9" fill="#57606a">{}</text>').format(
-            _num(left), scale.label(scale.low)
-        ),
-        Markup('<text x="{}" y="44" font-size="9" fill="#57606a" text-anchor="end">{}</text>').format(
-            _num(width - right), scale.label(scale.high)
-        ),
+        _label(left, 48, scale.label(scale.low)),
+        _label(width - right, 48, scale.label(scale.high), "end"),
     ]
     ordered = sorted(values)
     if ordered:
@@ -135,12 +162,27 @@ class TrendPoint:
     n: int
 
 
+def _month_axis(months: Sequence[date], width: float, left: float) -> tuple[float, float, list[int]]:
+    """(step, right margin, indexes labelled): every third month counted back from the last, with
+    room on the right for the last label (labels are centred on their month)."""
+    labelled = [i for i in range(len(months)) if (len(months) - 1 - i) % 3 == 0]
+    half = max((text_width(f"{m:%b %y}") / 2 for m in months), default=0.0)
+    right = 6.0
+    count = max(1, len(months))
+    for _ in range(3):  # the step depends on the margin and the margin on the step
+        step = (width - left - right) / count
+        right = max(6.0, half - step / 2 + 2)
+    step = (width - left - right) / count
+    return step, right, labelled
+
+
 def trend_chart(points: Sequence[TrendPoint], label: str, width: float = 280) -> Markup:
     """Pooled team rate per month with its 95% interval as a whisker; months below the minimum n
-    show as an empty ring on the axis, not as a value."""
-    height, left, right, top, bottom = 70.0, 26.0, 6.0, 6.0, 16.0
+    show as an empty ring on the axis, not as a value. Drawn only when a month has a value."""
+    height, top, bottom = 84.0, 10.0, 22.0
+    left = text_width("100%") + 6
     plot_h = height - top - bottom
-    step = (width - left - right) / max(1, len(points))
+    step, _, labelled = _month_axis([p.month for p in points], width, left)
 
     def y(v: float) -> float:
         return top + (1 - max(0.0, min(1.0, v))) * plot_h
@@ -148,29 +190,16 @@ def trend_chart(points: Sequence[TrendPoint], label: str, width: float = 280) ->
     parts: list[Markup] = []
     for frac in (0.0, 0.5, 1.0):
         parts.append(
-            Markup(
-                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="0.5"/>'
-                '<text x="{}" y="{}" font-size="8" fill="#57606a" text-anchor="end">{}</text>'
-            ).format(
-                _num(left),
-                _num(y(frac)),
-                _num(width - right),
-                _num(y(frac)),
-                GRID,
-                _num(left - 3),
-                _num(y(frac) + 3),
-                f"{frac * 100:.0f}%",
+            Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="0.5"/>').format(
+                _num(left), _num(y(frac)), _num(left + step * len(points)), _num(y(frac)), GRID
             )
         )
+        parts.append(_label(left - 4, y(frac) + 4, f"{frac * 100:.0f}%", "end"))
     line: list[str] = []
     for i, p in enumerate(points):
         cx = left + step * (i + 0.5)
-        if i % 3 == 0 or i == len(points) - 1:
-            parts.append(
-                Markup(
-                    '<text x="{}" y="{}" font-size="8" fill="#57606a" text-anchor="middle">{}</text>'
-                ).format(_num(cx), _num(height - 4), p.month.strftime("%b %y"))
-            )
+        if i in labelled:
+            parts.append(_label(cx, height - 6, p.month.strftime("%b %y"), "middle"))
         if p.value is None:
             parts.append(
                 Markup(
@@ -203,45 +232,37 @@ def trend_chart(points: Sequence[TrendPoint], label: str, width: float = 280) ->
 
 
 def count_bars(points: Sequence[tuple[date, int]], label: str, width: float = 280) -> Markup:
-    """Team totals per month as bars (counts have no interval)."""
-    height, left, right, top, bottom = 70.0, 26.0, 6.0, 6.0, 16.0
+    """Team totals per month as bars (counts have no interval). Drawn only when a month has some."""
+    height, top, bottom = 84.0, 10.0, 22.0
     plot_h = height - top - bottom
-    step = (width - left - right) / max(1, len(points))
     peak = max((c for _, c in points), default=0) or 1
+    left = text_width(f"{peak:,}") + 6
+    step, _, labelled = _month_axis([m for m, _ in points], width, left)
     parts = [
-        Markup(
-            '<text x="{}" y="{}" font-size="8" fill="#57606a" text-anchor="end">{}</text>'
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="0.5"/>'
-        ).format(
-            _num(left - 3),
-            _num(top + 3),
-            f"{peak:,}",
-            _num(left),
-            _num(top + plot_h),
-            _num(width - right),
-            _num(top + plot_h),
-            GRID,
-        )
+        _label(left - 4, top + 4, f"{peak:,}", "end"),
+        _label(left - 4, top + plot_h, "0", "end"),
+        Markup('<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="0.5"/>').format(
+            _num(left), _num(top + plot_h), _num(left + step * len(points)), _num(top + plot_h), GRID
+        ),
     ]
     for i, (month, count) in enumerate(points):
         h = count / peak * plot_h
-        parts.append(
-            Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>').format(
-                _num(left + step * i + 1),
-                _num(top + plot_h - h),
-                _num(max(1.0, step - 2)),
-                _num(h),
-                SOFT,
-                f"{month:%B %Y}: {count:,}",
-            )
-        )
-        if i % 3 == 0 or i == len(points) - 1:
+        if count:
             parts.append(
                 Markup(
-                    '<text x="{}" y="{}" font-size="8" fill="#57606a" text-anchor="middle">{}</text>'
-                ).format(_num(left + step * (i + 0.5)), _num(height - 4), month.strftime("%b %y"))
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>'
+                ).format(
+                    _num(left + step * i + 1),
+                    _num(top + plot_h - h),
+                    _num(max(1.0, step - 2)),
+                    _num(h),
+                    SOFT,
+                    f"{month:%B %Y}: {count:,}",
+                )
             )
-    return _svg(width, height, label, _join(parts), "trend")
+        if i in labelled:
+            parts.append(_label(left + step * (i + 0.5), height - 6, month.strftime("%b %y"), "middle"))
+    return _svg(width, height, label, _join(parts), "bars")
 
 
 @dataclass(frozen=True)
@@ -285,35 +306,66 @@ class MatrixCell:
     detail: str
 
 
+MATRIX_MAX_WIDTH = 700.0  # px: fits a printed A4 page (186 mm between 12 mm margins) and a laptop
+MATRIX_MIN_ROOM = 80.0  # px for names; with less, the axes go unnamed and the table does the naming
+MATRIX_MAX_ROOM = 200.0  # px for names at most: longer ones are cut (the table shows them whole)
+LABEL_CELL = 14.0  # px per row and column when named: room for 11 px text
+
+
+def short_name(name: str, room: float) -> str:
+    """The name as it fits `room` px at the chart font, cut with "…" when it does not."""
+    if text_width(name) <= room:
+        return name
+    cut = name
+    while cut and text_width(cut + "…") > room:
+        cut = cut[:-1]
+    return cut.rstrip() + "…"
+
+
+def matrix_labelled(count: int) -> bool:
+    return MATRIX_MAX_WIDTH - LABEL_CELL * count - 4 >= MATRIX_MIN_ROOM
+
+
 def credit_matrix(names: Sequence[str], cells: Sequence[MatrixCell], label: str) -> Markup:
     """Who credits or reviews whom: givers as rows, receivers as columns, both alphabetical.
-    A matrix stays readable at 200 people, where a node-link drawing turns into a hairball."""
+    A matrix stays readable at 200 people, where a node-link drawing turns into a hairball.
+
+    When the names fit (matrix_labelled), rows and columns are named (columns written upwards) in
+    room reserved for the longest name, cut to fit a printed page: no label is cut off by the edge of
+    the drawing. Beyond that the axes go unnamed and the table beside the matrix names every pair."""
     count = len(names)
-    cell = max(3.0, min(14.0, 560.0 / max(1, count)))
-    labelled = cell >= 8
-    margin = 150.0 if labelled else 10.0
-    size = margin + cell * count
+    labelled = matrix_labelled(count)
+    shorts: list[str] = []
+    if labelled:
+        cell = LABEL_CELL
+        room = min(MATRIX_MAX_ROOM, MATRIX_MAX_WIDTH - cell * count - 4)
+        shorts = [short_name(n, room - 8) for n in names]
+        left = top = max((text_width(n) for n in shorts), default=0.0) + 8
+    else:
+        cell = max(3.0, min(14.0, 560.0 / max(1, count)))
+        left = top = 2.0
+    width, height = left + cell * count + 2, top + cell * count + 2
     peak = max((c.count for c in cells), default=1) or 1
     parts: list[Markup] = [
         Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="{}"/>').format(
-            _num(margin), _num(margin), _num(cell * count), _num(cell * count), GRID
+            _num(left), _num(top), _num(cell * count), _num(cell * count), GRID
         )
     ]
     if labelled:
-        for i, name in enumerate(names):
-            short = name if len(name) <= 22 else name[:21] + "…"
+        for i, short in enumerate(shorts):
+            middle = cell * (i + 0.5) + FONT * 0.36  # the baseline that centres the text on the cell
             parts.append(
                 Markup(
                     '<text x="{}" y="{}" font-size="{}" text-anchor="end" fill="#24292f">{}</text>'
-                    '<text transform="translate({},{}) rotate(-60)" font-size="{}" fill="#24292f">{}</text>'
+                    '<text transform="translate({},{}) rotate(-90)" font-size="{}" fill="#24292f">{}</text>'
                 ).format(
-                    _num(margin - 4),
-                    _num(margin + cell * (i + 0.75)),
-                    _num(cell * 0.75),
+                    _num(left - 4),
+                    _num(top + middle),
+                    str(FONT),
                     short,
-                    _num(margin + cell * (i + 0.7)),
-                    _num(margin - 4),
-                    _num(cell * 0.75),
+                    _num(left + middle),
+                    _num(top - 4),
+                    str(FONT),
                     short,
                 )
             )
@@ -323,8 +375,8 @@ def credit_matrix(names: Sequence[str], cells: Sequence[MatrixCell], label: str)
             Markup(
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" fill-opacity="{}"><title>{}</title></rect>'
             ).format(
-                _num(margin + c.column * cell),
-                _num(margin + c.row * cell),
+                _num(left + c.column * cell),
+                _num(top + c.row * cell),
                 _num(cell),
                 _num(cell),
                 INK,
@@ -332,4 +384,4 @@ def credit_matrix(names: Sequence[str], cells: Sequence[MatrixCell], label: str)
                 c.detail,
             )
         )
-    return _svg(size, size, label, _join(parts), "matrix")
+    return _svg(width, height, label, _join(parts), "matrix")

@@ -206,3 +206,26 @@ def test_rollback_lists_by_run_marks_the_published_one_and_renders_the_report_ag
     assert len(marked) == 1 and f"run {runs[0]}" in marked[0]
     wrong = CliRunner().invoke(main, ["rollback", "--db", str(db), "--to", "ffffffff"])
     assert wrong.exit_code == 2 and "rollback --list" in wrong.output
+
+
+def test_the_run_summary_says_what_is_missing_and_the_command_that_fixes_it(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A git-only repository, quiet since 2023 (the fixture's clock): the run summary says so, as the
+    report's first screen does, and the suggested metrics command shows the people."""
+    repo.commit("one", {"a.txt": "a\n"})
+    repo.commit("two", {"b.txt": "b\n"}, author=("Bo", "bo@example.org"))
+    db = tmp_path / "team.duckdb"
+    result = CliRunner().invoke(main, ["run", "--engine", "plain", "--repo", str(repo.path), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "note: No GitHub data" in result.output
+    assert "GITHUB_TOKEN=... perftrust run --db" in result.output
+    assert "Nobody was active in the window" in result.output
+    suggested = next(
+        line.strip() for line in result.output.splitlines() if line.strip().startswith("perftrust metrics")
+    )
+    assert "--as-of 2023-11-15" in suggested, suggested  # the day of the last commit (UTC)
+    again = CliRunner().invoke(main, suggested.split()[1:])
+    assert again.exit_code == 0, again.output
+    rerun = CliRunner().invoke(main, ["run", "--engine", "plain", "--repo", str(repo.path), "--db", str(db)])
+    assert "Nobody was active" in rerun.output  # `run` computes as of today again, so it says so again

@@ -137,7 +137,7 @@ def test_attention_list_is_what_was_worked_out_by_hand(report: ReportResult) -> 
     # Due soon (soonest first), then overdue (most recently due first).
     order = [int(n) for n in re.findall(r'data-commitment="github:commitment:acme/app#(\d+)/', attention)]
     assert order == [5, 2, 2, 3, 1, 8, 6]
-    assert "1 of them were due before the window began" in attention  # #6, due 2024-03-01
+    assert "1 of them was due before the window began" in attention  # #6, due 2024-03-01
 
 
 def test_people_are_alphabetical_whatever_their_figures(report: ReportResult) -> None:

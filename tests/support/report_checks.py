@@ -19,7 +19,7 @@ MEASURES: dict[str, Measure] = {m.metric: m for f in FAMILIES for m in f.measure
 FIGURES_JS = """JSON.stringify([...document.querySelectorAll('[data-metric]')].map(e => ({
   metric: e.dataset.metric, subject: e.dataset.subject, kind: e.dataset.kind || null,
   n: e.dataset.n ?? null, value: e.dataset.value ?? null, lower: e.dataset.lower ?? null,
-  upper: e.dataset.upper ?? null, enough: e.dataset.enough ?? null,
+  upper: e.dataset.upper ?? null, enough: e.dataset.enough ?? null, missing: e.dataset.missing ?? null,
   shown: (e.querySelector('.value') || e.querySelector('.nodata') || e.querySelector('td.num') || {}).textContent ?? null,
 })))"""
 
@@ -42,6 +42,7 @@ class _Figures(HTMLParser):
                     "lower": data.get("data-lower"),
                     "upper": data.get("data-upper"),
                     "enough": data.get("data-enough"),
+                    "missing": data.get("data-missing"),
                     "shown": None,
                 }
             )
@@ -108,6 +109,16 @@ def compare_figures(
             checked += 1
             continue
         row = table.get(fig["subject"])
+        if fig.get("missing") and measure.kind != "count":
+            # Not measured (its data source was never synced): nothing may back it in the tables.
+            n = sum(int(row[c] or 0) for c in measure.n_columns) if row is not None else 0
+            if n or value is not None or fig.get("enough") == "true":
+                problems.append(f"{where}: shown as not measured, but the table has n={n}, value {value}")
+            shown = (fig.get("shown") or "").strip()
+            if check_text and shown != f"not measured: needs {fig['missing']}":
+                problems.append(f"{where}: the page shows {shown!r} for a measure without its data source")
+            checked += 1
+            continue
         if row is None:
             if measure.kind == "count" and measure.zero_when_missing:
                 if value != 0.0:
@@ -145,3 +156,71 @@ def compare_figures(
                 problems.append(f"{where}: the page shows {shown!r} below the minimum n")
         checked += 1
     return checked, problems
+
+
+# Layout as a reader sees it, checked in the page (screen or print media, whatever is emulated):
+# - every visible text at least MIN_FONT_PX, SVG text by its font size times the scale it is drawn at;
+# - no clipped text: each SVG <text> inside its <svg>'s box; no element that hides or scrolls its
+#   overflow (overflow hidden, clip, auto, scroll) holds more than it shows;
+# - no chart without data: each chart has at least one mark (a dot, a month with a value, a bar, an
+#   active week, a matrix cell).
+# Returns JSON: {"problems": [...], "texts": N, "svg_texts": N, "charts": {class: N}}.
+MIN_FONT_PX = 11
+LAYOUT_JS = """JSON.stringify((() => {
+  const MIN = MIN_FONT_PX, problems = [], charts = {};
+  const shown = (el) => {
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden' || style.opacity === '0') return false;
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.height > 0;
+  };
+  const where = (el) => {
+    const id = el.closest('[id]');
+    return `${el.tagName.toLowerCase()}.${(el.getAttribute('class') || '').replace(/ /g, '.')} in #${id ? id.id : '?'}` +
+      ` "${(el.textContent || '').trim().slice(0, 40)}"`;
+  };
+  let texts = 0;
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el instanceof SVGElement) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (own && shown(el)) {
+      texts += 1;
+      const size = parseFloat(getComputedStyle(el).fontSize);
+      if (size < MIN - 0.01) problems.push(`font ${size}px < ${MIN}px: ${where(el)}`);
+    }
+    const style = getComputedStyle(el);
+    const hides = (v) => ['hidden', 'clip', 'auto', 'scroll'].includes(v);
+    if ((hides(style.overflowX) || hides(style.overflowY)) && el !== document.documentElement && el !== document.body && shown(el)) {
+      if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)
+        problems.push(`overflow ${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight}: ${where(el)}`);
+    }
+  }
+  let svgTexts = 0;
+  for (const t of document.querySelectorAll('svg text')) {
+    if (!shown(t)) continue;
+    svgTexts += 1;
+    const m = t.getScreenCTM();
+    const size = parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+    if (size < MIN - 0.01) problems.push(`svg font ${size.toFixed(2)}px < ${MIN}px: ${where(t)}`);
+    const box = t.getBoundingClientRect(), frame = t.ownerSVGElement.getBoundingClientRect();
+    if (box.left < frame.left - 0.5 || box.right > frame.right + 0.5 || box.top < frame.top - 0.5 || box.bottom > frame.bottom + 0.5)
+      problems.push(`svg text outside its chart (${box.left.toFixed(1)},${box.top.toFixed(1)},${box.right.toFixed(1)},${box.bottom.toFixed(1)}` +
+        ` not in ${frame.left.toFixed(1)},${frame.top.toFixed(1)},${frame.right.toFixed(1)},${frame.bottom.toFixed(1)}): ${where(t)}`);
+  }
+  const marks = {
+    dots: (s) => s.querySelectorAll('circle').length,
+    trend: (s) => s.querySelectorAll('circle:not([fill="none"])').length,
+    bars: (s) => [...s.querySelectorAll('rect')].filter(r => parseFloat(r.getAttribute('height')) > 0).length,
+    strip: (s) => s.querySelectorAll('rect[data-active-days]:not([data-active-days="0"])').length,
+    matrix: (s) => s.querySelectorAll('rect > title').length,
+    interval: (s) => s.querySelectorAll('rect').length,
+  };
+  for (const svg of document.querySelectorAll('svg')) {
+    if (svg.ownerSVGElement) continue;
+    const kind = svg.getAttribute('class');
+    charts[kind] = (charts[kind] || 0) + 1;
+    if (!(kind in marks)) problems.push(`unknown chart ${kind}: ${where(svg)}`);
+    else if (!marks[kind](svg)) problems.push(`chart without data: ${where(svg)} ${svg.getAttribute('aria-label')}`);
+  }
+  return {problems, texts, svg_texts: svgTexts, charts};
+})())""".replace("MIN_FONT_PX", str(MIN_FONT_PX))

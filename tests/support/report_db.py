@@ -14,7 +14,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,7 @@ def _sha(text: str) -> str:
 class Seeder:
     con: duckdb.DuckDBPyConnection
     events: dict[int, list[dict[str, Any]]]
+    repo: str = REPO
 
     def milestone(self, number: int, due: str) -> None:
         payload = {
@@ -193,7 +194,7 @@ class Seeder:
         self.con.execute(
             "INSERT INTO raw_git__commits VALUES (?, ?, [], ?, ?, ?, '+0000', ?, ?, ?, '+0000', ?, "
             "[{'path': 'app.py', 'old_path': NULL, 'lines_added': 3, 'lines_deleted': 1}], 'seed', ?)",
-            [REPO, sha, name, email, epoch, name, email, epoch, message, AS_OF],
+            [self.repo, sha, name, email, epoch, name, email, epoch, message, AS_OF],
         )
         return sha
 
@@ -294,6 +295,85 @@ def synthetic_db(base: Path) -> Path:
     build_synthetic_db(path, **SYNTHETIC_SIZE, overwrite=True)  # type: ignore[arg-type]
     con = connect(path)
     compute_metrics(con, MetricSettings(as_of=SYNTHETIC_AS_OF))
+    con.execute("CHECKPOINT")
+    con.close()
+    return path
+
+
+# ---- git history only (no GitHub source): the pallets/flask case of issue 11 -------------------
+
+GIT_REPO = "pallets/flask"
+GIT_PEOPLE = (
+    ("Ada Lovelace", "ada@example.org"),
+    ("Barbara Liskov", "barbara@example.org"),
+    ("Grace Hopper", "grace@example.org"),
+    ("Ken Thompson", "ken@example.org"),
+    ("Margaret Hamilton", "margaret@example.org"),
+    ("Maximilian Alexander von Humboldt-Sternberg", "max@example.org"),  # a long name for the labels
+)
+BOT_NAME = "dependabot[bot]"
+FLASK_LAST_DAY = date(2026, 4, 8)  # the last commit of the quiet repository
+FLASK_TODAY = datetime(2026, 12, 7, 23, 59, 59)  # "today" in issue 11: eight months later
+
+
+def seed_git_only_db(path: Path, as_of: datetime, last_day: date = FLASK_LAST_DAY, days: int = 180) -> Path:
+    """Git history only (no GitHub data at all), `days` of commits ending on `last_day`, metrics
+    computed as of `as_of` (window 90 days, minimum n 5).
+
+    Six people commit on a fixed pattern (some weeks quiet); some commits carry Co-authored-by and
+    Reviewed-by trailers (the credit network) and one is reverted. dependabot[bot] commits under
+    its noreply address and is named in a trailer with another address: two bot identities that
+    the data-quality list must show as one bot."""
+    con = connect(path)
+    s = Seeder(con, {}, repo=GIT_REPO)
+    bot_email = f"49699333+{BOT_NAME}@users.noreply.github.com"
+    count = 0
+    for back in range(days - 1, -1, -1):
+        day = last_day - timedelta(days=back)
+        for i, (name, email) in enumerate(GIT_PEOPLE):
+            if (back * 31 + i * 17) % 11 >= 3 + i % 3 or (back // 7 + i) % 5 == 0:
+                continue  # not every day, and a quiet week now and then
+            count += 1
+            trailers = []
+            if count % 9 == 0:
+                other = GIT_PEOPLE[(i + 1) % len(GIT_PEOPLE)]
+                trailers.append(f"Co-authored-by: {other[0]} <{other[1]}>")
+            if count % 13 == 0:
+                other = GIT_PEOPLE[(i + 2) % len(GIT_PEOPLE)]
+                trailers.append(f"Reviewed-by: {other[0]} <{other[1]}>")
+            if count % 40 == 0:
+                trailers.append(f"Co-authored-by: {BOT_NAME} <support@github.com>")
+            message = f"Change {count} by {name.split()[0]}" + (
+                "\n\n" + "\n".join(trailers) if trailers else ""
+            )
+            s.commit(name, message, f"{day.isoformat()}T{9 + i:02d}:00:00", email)
+        if back % 14 == 3:
+            s.commit(BOT_NAME, f"Bump a dependency ({back})", f"{day.isoformat()}T06:00:00", bot_email)
+    reverted = _sha(f"Change 5 by {GIT_PEOPLE[0][0].split()[0]}")  # not a real sha of the seed: unresolved
+    s.commit(GIT_PEOPLE[0][0], f'Revert "Change 5"\n\nThis reverts commit {reverted}.',
+             f"{last_day.isoformat()}T08:00:00", GIT_PEOPLE[0][1])  # fmt: skip
+    synced = datetime.combine(last_day, datetime.min.time()) + timedelta(days=1)
+    con.execute(
+        """INSERT INTO dim_repositories BY NAME
+           SELECT ? AS repo, 'git' AS source, '/src/flask' AS path, ? AS remote_url, 'default' AS ref_selection,
+                  false AS is_bare, false AS is_shallow, ?::TIMESTAMP AS first_synced_at,
+                  ?::TIMESTAMP AS last_synced_at, 'seed' AS last_run_id""",
+        [GIT_REPO, f"https://github.com/{GIT_REPO}.git", synced, as_of],
+    )
+    con.execute(
+        """INSERT INTO pipeline_sources BY NAME
+           SELECT 'git:' || ? AS source_id, 'git' AS source, ? AS repo, ?::TIMESTAMP AS first_synced_at,
+                  ?::TIMESTAMP AS last_synced_at, 'seed' AS last_synced_run_id, 'succeeded' AS last_attempt_status""",
+        [GIT_REPO, GIT_REPO, synced, as_of],
+    )
+    con.execute(
+        """INSERT INTO pipeline_runs BY NAME
+           SELECT 'seed' AS run_id, 'run' AS command, ?::TIMESTAMP AS started_at, ?::TIMESTAMP AS finished_at,
+                  'succeeded' AS status, '0.1.0' AS perftrust_version""",
+        [as_of - timedelta(minutes=5), as_of],
+    )
+    rebuild_identities(con, Settings())
+    compute_metrics(con, MetricSettings(as_of=as_of))
     con.execute("CHECKPOINT")
     con.close()
     return path
