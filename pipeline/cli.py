@@ -371,11 +371,12 @@ _wait_option = click.option(
 )
 @click.option(
     "--engine",
-    type=click.Choice(["prefect", "plain"]),
-    default="prefect",
+    type=click.Choice(["auto", "prefect", "plain"]),
+    default="auto",
     show_default=True,
-    help="prefect: the nightly flow in-process (a temporary local Prefect API unless PREFECT_API_URL is "
-    "set); plain: the same steps without Prefect.",
+    help="prefect: the nightly flow, reported to the Prefect API at PREFECT_API_URL (or to a temporary "
+    "local one, about 7 s to start); plain: the same steps and retries without Prefect; auto: prefect "
+    "when PREFECT_API_URL is set, else plain.",
 )
 @click.option(
     "--task-runner",
@@ -385,7 +386,16 @@ _wait_option = click.option(
 @click.option("--no-report", is_flag=True, help="Skip rendering the report.")
 @_wait_option
 def run(engine: str, task_runner: str | None, no_report: bool, **source: Any) -> None:
-    _run(_request("run", **source), engine, task_runner, report=not no_report)
+    _run(_request("run", **source), _engine(engine), task_runner, report=not no_report)
+
+
+def _engine(chosen: str) -> str:
+    """auto: Prefect when there is a Prefect API to report to (PREFECT_API_URL, or Prefect already set
+    up in this process, e.g. a test harness). Without one, a temporary API would cost about 7 s and
+    show nobody anything (it runs no UI and stops with the run), so the same steps run plain."""
+    if chosen != "auto":
+        return chosen
+    return "prefect" if os.environ.get("PREFECT_API_URL") or "prefect" in sys.modules else "plain"
 
 
 @main.command(help="Load new git history and GitHub activity (incremental) and publish a new database.")

@@ -670,15 +670,34 @@ def sync_unit(
     run_id: str,
     settings: Settings,
     progress_for: Callable[[str], Progress] | None = None,
+    retry: bool = False,
 ) -> list[StepResult]:
+    """git, then GitHub, for one repository. retry: a transient failure (no answer from GitHub, a
+    git lock file) is tried again [nightly].retries times with exponential backoff, as the Prefect
+    flow's tasks are."""
     steps = []
+    retries = settings.nightly.retries if retry else 0
     if unit.git is not None:
+        progress = progress_for(unit.key) if progress_for else None
         steps.append(
-            sync_unit_git(store, unit, run_id, settings, progress_for(unit.key) if progress_for else None)
+            _retried(lambda: sync_unit_git(store, unit, run_id, settings, progress), settings, retries)
         )
     if unit.github is not None:
-        steps.append(sync_unit_github(store, unit, run_id, settings))
+        steps.append(_retried(lambda: sync_unit_github(store, unit, run_id, settings), settings, retries))
     return steps
+
+
+def _retried(attempt: Callable[[], StepResult], settings: Settings, retries: int) -> StepResult:
+    for tried in range(retries + 1):
+        step = attempt()
+        if step.status != "failed" or not step.transient:
+            return step
+        if tried == retries:
+            if retries:
+                step.error_message = f"{step.error_message} (still failing after retries)"
+            return step
+        time.sleep(settings.nightly.retry_delay_seconds * 2**tried)
+    raise AssertionError("unreachable")
 
 
 def run_plain(
@@ -702,7 +721,12 @@ def run_plain(
         clock = time.perf_counter()
         with ThreadPoolExecutor(max_workers=settings.nightly.concurrency) as pool:
             results = list(
-                pool.map(lambda u: sync_unit(store, u, plan.run_id, settings, progress_for), plan.units)
+                pool.map(
+                    lambda u: sync_unit(
+                        store, u, plan.run_id, settings, progress_for, retry=command == "run"
+                    ),
+                    plan.units,
+                )
             )
         steps = [s for unit_steps in results for s in unit_steps]
         seconds["sync"] = time.perf_counter() - clock

@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.config import Settings
+from pipeline.runs import StepResult
 from pipeline.store import Store
 from tests.conftest import GitRepo
 
@@ -84,7 +86,7 @@ def test_outside_a_work_tree_the_database_goes_in_the_current_folder(
 def test_run_outside_any_repository_fails_at_once_and_writes_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "not-a-repo"
     folder.mkdir()
-    code, output, seconds = _perftrust("run", cwd=folder)  # the Prefect engine: refused before it starts
+    code, output, seconds = _perftrust("run", "--engine", "prefect", cwd=folder)  # refused before Prefect
     assert code == 2, output
     assert f"the current folder {folder} is not in a git repository" in output
     assert "--repo PATH" in output and "Traceback" not in output
@@ -111,7 +113,9 @@ def test_a_second_run_while_one_holds_the_lock_says_so_in_one_error_without_pref
     db = tmp_path / "team.duckdb"
     store = Store.for_settings(Settings(db_path=db))
     with store.lock("run"):
-        code, output, seconds = _perftrust("run", "--repo", str(repo.path), "--db", str(db), cwd=tmp_path)
+        code, output, seconds = _perftrust(
+            "run", "--engine", "prefect", "--repo", str(repo.path), "--db", str(db), cwd=tmp_path
+        )
     assert code == 2, output
     assert "another perftrust run is writing this database" in output
     assert "Traceback" not in output and "prefect" not in output.lower()
@@ -125,7 +129,7 @@ def test_the_first_line_says_what_is_happening_before_prefect_starts(repo: GitRe
     repo.commit("one", {"a.txt": "a\n"})
     db = tmp_path / "team.duckdb"
     proc = subprocess.Popen(
-        [PERFTRUST, "run", "--repo", str(repo.path), "--db", str(db), "--no-report"],
+        [PERFTRUST, "run", "--engine", "prefect", "--repo", str(repo.path), "--db", str(db), "--no-report"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -229,3 +233,47 @@ def test_the_run_summary_says_what_is_missing_and_the_command_that_fixes_it(
     assert again.exit_code == 0, again.output
     rerun = CliRunner().invoke(main, ["run", "--engine", "plain", "--repo", str(repo.path), "--db", str(db)])
     assert "Nobody was active" in rerun.output  # `run` computes as of today again, so it says so again
+
+
+def test_run_without_a_prefect_api_runs_plain_and_retries_transient_failures_as_the_flow_does(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` with no PREFECT_API_URL (auto engine): the plain steps, no temporary Prefect API, and the
+    same retries of transient failures as the flow's tasks ([nightly].retries, backoff)."""
+    import pipeline.nightly
+
+    repo.commit("one", {"a.txt": "a\n"})
+    config = tmp_path / "perftrust.toml"
+    config.write_text(
+        f'[[repositories]]\npath = "{repo.path}"\n[nightly]\nretries = 2\nretry_delay_seconds = 0\n',
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delitem(sys.modules, "prefect", raising=False)  # as in a fresh process: no Prefect set up
+    calls: list[int] = []
+    real = pipeline.nightly.sync_unit_git
+
+    def locked_twice(*args: Any, **kwargs: Any) -> StepResult:
+        if len(calls) < 2:
+            return _always_locked(calls, repo)
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.nightly, "sync_unit_git", locked_twice)
+    result = CliRunner().invoke(main, ["run", "--config", str(config), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 3 and "succeeded" in result.output
+    assert "prefect:" not in result.output  # no temporary API was started
+
+    calls.clear()
+    monkeypatch.setattr(pipeline.nightly, "sync_unit_git", lambda *a, **k: _always_locked(calls, repo))
+    failed = CliRunner().invoke(main, ["run", "--config", str(config), "--no-report"])
+    assert failed.exit_code == 2 and len(calls) == 3  # 1 + 2 retries; nothing synced, nothing published
+    assert "still failing after retries" in failed.output
+
+
+def _always_locked(calls: list[int], repo: GitRepo) -> StepResult:
+    calls.append(1)
+    step = StepResult("git_sync", repo.path.name)
+    step.status, step.error_message, step.transient = "failed", "Unable to create index.lock", True
+    return step
