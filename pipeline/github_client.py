@@ -61,6 +61,19 @@ class RateLimited(GitHubError):
         self.reset_at = reset_at
 
 
+class HeavyQuery(TransientGitHubError):
+    """A GraphQL query timed out (502/504 or no answer in time): ask for less and try again."""
+
+
+@dataclass(frozen=True)
+class GraphQLResponse:
+    """A GraphQL answer: `data` may be partial when `errors` is not empty (GitHub answers 200)."""
+
+    data: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+    headers: dict[str, Any]
+
+
 @dataclass
 class RequestStats:
     """What the requests cost; shared by the clients of one sync (thread-safe)."""
@@ -71,7 +84,21 @@ class RequestStats:
     rate_limit_remaining: int | None = None
     rate_limit_reset: int | None = None
     waited_seconds: float = 0.0
+    count_graphql_queries: int = 0  # also counted in count_requests
+    graphql_points: int = 0  # what GitHub charged the GraphQL queries (their rateLimit.cost)
+    graphql_remaining: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def note_graphql(self, headers: dict[str, Any], cost: int) -> None:
+        """One GraphQL query: its points come from rateLimit.cost, its budget from the headers (the
+        GraphQL budget is not the REST one, so rate_limit_remaining is left alone)."""
+        with self._lock:
+            self.count_requests += 1
+            self.count_graphql_queries += 1
+            self.graphql_points += cost
+            remaining = headers.get("x-ratelimit-remaining")
+            if remaining is not None and str(remaining).isdigit():
+                self.graphql_remaining = int(remaining)
 
     def note(self, status: int, headers: dict[str, Any]) -> None:
         with self._lock:
@@ -255,6 +282,104 @@ class GitHubClient:
         if status == 429 or "secondary rate limit" in body.lower():
             return 60.0  # GitHub asks for at least a minute when it gives no Retry-After
         return None
+
+    def graphql(self, query: str, variables: dict[str, Any]) -> GraphQLResponse:
+        """One GraphQL query through PyGithub's requester (`graphql_query`, POST {base}/graphql).
+
+        Returns data and errors as GitHub sent them (partial data is the caller's to judge). Raises
+        HeavyQuery on 502/504/timeouts without retrying (the caller halves its page size), waits out
+        secondary limits and a RATE_LIMITED answer when the reset is near (else RateLimited), retries
+        other 5xx with backoff, and maps 401 to BadCredentials.
+        """
+        attempt = 0
+        rate_limit_waits = 0
+        while True:
+            try:
+                headers, data = self._requester.graphql_query(query, variables)
+            except (requests.RequestException, http.client.HTTPException, OSError) as exc:
+                with self.stats._lock:
+                    self.stats.count_requests += 1
+                    self.stats.count_graphql_queries += 1
+                raise HeavyQuery(
+                    f"no answer in time from GitHub's GraphQL API ({type(exc).__name__})", "run again later"
+                ) from None
+            except github.GithubException as exc:
+                headers = dict(exc.headers or {})
+                body = exc.data if isinstance(exc.data, dict) else {}
+                status = exc.status
+                errors = body.get("errors") if isinstance(body.get("errors"), list) else None
+                self.stats.note_graphql(headers, 0)
+                if errors is not None and status in (400, 404):
+                    # PyGithub raises for any `errors` in a 200 answer; rate limits are ours to handle.
+                    if any(str(e.get("type", "")).startswith("RATE_LIMIT") for e in errors):
+                        wait = self._graphql_reset_wait(headers)
+                        if rate_limit_waits < self.settings.max_rate_limit_retries:
+                            rate_limit_waits += 1
+                            with self.stats._lock:
+                                self.stats.count_retries += 1
+                            self._wait(wait)
+                            continue
+                        raise RateLimited(
+                            f"GitHub kept refusing GraphQL queries for rate limits after {rate_limit_waits} waits",
+                            "what was synced is kept; run again later",
+                            None,
+                        ) from None
+                    partial = body.get("data")
+                    return GraphQLResponse(partial if isinstance(partial, dict) else None, errors, headers)
+                if status == 401:
+                    raise BadCredentials(
+                        "GitHub rejected the token (401 Bad credentials) for /graphql",
+                        "set GITHUB_TOKEN to a valid token that can read the repository",
+                    ) from None
+                if status in (403, 429):
+                    text = json.dumps(body)
+                    wait_for = self._rate_limit_wait(status, headers, text, "/graphql")
+                    if wait_for is not None and rate_limit_waits < self.settings.max_rate_limit_retries:
+                        rate_limit_waits += 1
+                        with self.stats._lock:
+                            self.stats.count_retries += 1
+                        self._wait(wait_for)
+                        continue
+                    raise GitHubError(
+                        f"GitHub refused /graphql ({status}): {self._message(text)}",
+                        "check that the token may read this repository",
+                    ) from None
+                if status in (502, 504):
+                    raise HeavyQuery(
+                        f"GitHub's GraphQL API timed out ({status})", "run again later"
+                    ) from None
+                if status >= 500 and attempt < self.settings.max_retries:
+                    with self.stats._lock:
+                        self.stats.count_retries += 1
+                    self._wait(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                if status >= 500:
+                    raise TransientGitHubError(
+                        f"GitHub failed on /graphql ({status}); gave up after {attempt + 1} tries",
+                        "run again later",
+                    ) from None
+                raise GitHubError(
+                    f"GitHub answered {status} for /graphql: {self._message(json.dumps(body))}"
+                ) from None
+            rate = (data.get("data") or {}).get("rateLimit") if isinstance(data, dict) else None
+            self.stats.note_graphql(headers, int(rate.get("cost") or 0) if isinstance(rate, dict) else 0)
+            payload = data.get("data") if isinstance(data, dict) else None
+            return GraphQLResponse(payload if isinstance(payload, dict) else None, [], headers)
+
+    def _graphql_reset_wait(self, headers: dict[str, Any]) -> float:
+        """Seconds until the GraphQL budget resets, or RateLimited when that is longer than we may wait."""
+        reset = headers.get("x-ratelimit-reset")
+        reset_at = float(reset) if reset is not None and str(reset).isdigit() else None
+        wait = (reset_at - time.time() + 1) if reset_at else self.settings.max_rate_limit_wait + 1
+        if wait <= self.settings.max_rate_limit_wait:
+            return max(wait, 0.0)
+        raise RateLimited(
+            f"the GitHub GraphQL rate limit is used up until {time.strftime('%H:%M UTC', time.gmtime(reset_at or 0))}"
+            f" (longer than the {self.settings.max_rate_limit_wait:.0f} s perftrust may wait)",
+            "what was synced is kept; run again after the reset (or raise max_rate_limit_wait)",
+            reset_at,
+        )
 
     def pages(
         self, path: str, params: dict[str, Any] | None = None, etag: str | None = None

@@ -28,6 +28,10 @@ endpoints perftrust's extractor uses, with GitHub's observable behaviour:
   otherwise faulted answer 500, 502 or 503 or drop the connection half-way through the body
   (:data:`RANDOM_FAULTS`), drawn from ``random.Random(fault_seed)``; ``random_faults`` counts them.
 
+* ``POST /graphql``: GitHub's GraphQL API over the same dataset, validated against GitHub's published
+  schema and charged by GitHub's formula per token (:mod:`tests.support.github_graphql`,
+  :attr:`GitHubServer.graphql`); it spends GraphQL points, never the REST quota.
+
 Every request is logged (:attr:`GitHubServer.requests`) with whether it consumed quota.  Dataset
 mutations (``dataset.advance``, ``server.rename_repo``...) are visible to the next request.
 
@@ -73,6 +77,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from tests.support.github_graphql import GraphQLEndpoint
 from tests.support.github_scenario import (
     GHOST,
     Commit,
@@ -838,10 +843,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
 
+    request_body: bytes = b""
+
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        # Kept for POST /graphql; every other route ignores request bodies.
+        self.request_body = self.rfile.read(length) if length else b""
         self.server.app._handle(self)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _dispatch
@@ -872,8 +879,15 @@ class GitHubServer:
         token_scopes: Mapping[str, str | None] | None = None,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
+        graphql_quota: int = 5000,
+        graphql_timeout_above_nodes: int | None = None,
     ) -> None:
         self.dataset = dataset
+        # POST /graphql (tests.support.github_graphql): built on first use, as GitHub's schema takes
+        # a second or two to load. graphql_quota is points per hour per token.
+        self.graphql_quota = graphql_quota
+        self.graphql_timeout_above_nodes = graphql_timeout_above_nodes
+        self._graphql: GraphQLEndpoint | None = None
         self.fault_rate = fault_rate  # share of requests answered with a random fault (RANDOM_FAULTS)
         self.random_faults = 0  # how many were
         self._fault_rng = random.Random(fault_seed)
@@ -960,6 +974,14 @@ class GitHubServer:
                 key = endpoint_of(r.path)
                 totals[key] = totals.get(key, 0) + 1
         return totals
+
+    @property
+    def graphql(self) -> GraphQLEndpoint:
+        """The GraphQL endpoint: its budget, log, points charged and injectable GraphQL faults."""
+        with self._lock:
+            if self._graphql is None:
+                self._graphql = GraphQLEndpoint(self.graphql_quota, self.graphql_timeout_above_nodes)
+            return self._graphql
 
     # -- quota --------------------------------------------------------------------------------------
 
@@ -1097,6 +1119,10 @@ class GitHubServer:
             self._send(req, response, method, path, query, counted=False, request_id=request_id)
             return
 
+        if path.rstrip("/") == "/graphql":
+            self._handle_graphql(req, token, method, path, query, request_id)
+            return
+
         fault = self._take_fault(path)
         if fault is not None and fault.delay:
             self._stop.wait(fault.delay)
@@ -1170,6 +1196,50 @@ class GitHubServer:
             path,
             query,
             counted=counted,
+            request_id=request_id,
+            truncate=fault is not None and fault.truncate,
+            disconnect=fault is not None and fault.disconnect,
+        )
+
+    def _handle_graphql(
+        self, req: _Handler, token: str, method: str, path: str, query: dict[str, str], request_id: str
+    ) -> None:
+        """POST /graphql: HTTP faults as for REST (without touching the REST quota), then the endpoint.
+        Logged with counted_against_quota False: GraphQL spends points (server.graphql), not core requests."""
+        endpoint = self.graphql
+        fault = self._take_fault(path)
+        if fault is not None and fault.delay:
+            self._stop.wait(fault.delay)
+        if fault is not None and (fault.status is not None or fault.body is not None or fault.non_json):
+            response = self._fault_response(fault, request_id)
+            response.headers = {
+                **endpoint.rate_headers(token),
+                **self._scope_headers(token),
+                **response.headers,
+            }
+            self._apply_header_overrides(response, fault)
+            self._send(req, response, method, path, query, counted=False, request_id=request_id)
+            return
+        if method != "POST":
+            response = _error(404, "Not Found")
+        else:
+            try:
+                answer = endpoint.answer(req.request_body, token, self.dataset)
+                response = _Response(answer.status, _dumps(answer.body), answer.headers)
+            except Exception as exc:  # a bug of this fake: answer 500 and keep the traceback for the test
+                with self._lock:
+                    self.errors.append(traceback.format_exc())
+                response = _json_response(500, {"message": f"GitHubServer internal error: {exc!r}"})
+        response.headers = {**self._scope_headers(token), **response.headers}
+        if fault is not None:
+            self._apply_header_overrides(response, fault)
+        self._send(
+            req,
+            response,
+            method,
+            path,
+            query,
+            counted=False,
             request_id=request_id,
             truncate=fault is not None and fault.truncate,
             disconnect=fault is not None and fault.disconnect,
