@@ -198,7 +198,7 @@ def _run(
                     _say(
                         "prefect:",
                         "bold",
-                        "starting a temporary Prefect API for this run (about 8 s here; set PREFECT_API_URL "
+                        "starting a temporary Prefect API for this run (about 7 s or more; set PREFECT_API_URL "
                         "to use a running server, or pass --engine plain to run without Prefect)",
                     )
                 from flows.nightly import nightly
