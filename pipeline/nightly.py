@@ -162,17 +162,25 @@ def preflight(request: RunRequest, settings: Settings) -> list[str]:
     github = [f"github:{n}" for n in kwargs["github_repositories"]]
     github += [f"github org {o.name}" for o in kwargs["organizations"]]
     if problems and not names and not github:
+        unchanged = (
+            f"nothing was published ({store.db_path} is unchanged)"
+            if store.db_path.exists()
+            else "nothing was synced"
+        )
         standing_in = not request.repos and not settings.repositories
         if standing_in:
             raise RepositoryError(
-                f"the current folder {Path.cwd()} is not in a git repository, and no repository was named",
+                f"the current folder {Path.cwd()} is not in a git repository, and no repository was "
+                f"named: {unchanged}",
                 "run perftrust inside a clone, or pass --repo PATH (repeatable), or list repositories "
                 "in perftrust.toml (`perftrust init` writes an example)",
             )
         if len(problems) == 1:
-            raise problems[0]
+            raise RepositoryError(f"{problems[0].problem}: {unchanged}", problems[0].fix)
         raise RepositoryError(
-            "none of the repositories can be read: " + "; ".join(str(p) for p in problems),
+            "none of the repositories can be read ("
+            + "; ".join(p.problem for p in problems)
+            + f"): {unchanged}",
             "fix the paths named above (each must be a git clone), then run again",
         )
     return names + github
