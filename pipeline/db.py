@@ -319,6 +319,36 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
                WHERE u.repo = c.repo AND u.sha = c.sha"""
         )
         con.execute("DROP TABLE raw_git__unreachable_commits")
+    _drop_stale_metric_tables(con, tables)
+
+
+def _drop_stale_metric_tables(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    """Metric tables (those sql/5*.sql create) whose columns differ from the scripts' are dropped, for
+    the scripts to create anew: every metrics run recomputes them whole anyway. metric_runs stays, so
+    a `sync` keeps recomputing them with the settings they were made with, but its as_of moves to
+    1970-01-01: no later run takes the emptied tables for current, and the next one fills them."""
+
+    def columns(db: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {}
+        for table, column, kind in db.execute(
+            """SELECT table_name, column_name, data_type FROM duckdb_columns()
+               WHERE database_name = current_database() AND schema_name = 'main'
+               ORDER BY table_name, column_index"""
+        ).fetchall():
+            out.setdefault(table, []).append((column, kind))
+        return out
+
+    scripts = [text for name, text in schema_scripts() if name.startswith("5")]
+    with closing(duckdb.connect(":memory:", config=_CONFIG)) as scratch:
+        for text in scripts:
+            scratch.execute(text)
+        wanted = columns(scratch)
+    present = columns(con)
+    stale = [t for t in sorted(wanted) if t in tables and t != "metric_runs" and present.get(t) != wanted[t]]
+    for table in stale:
+        con.execute(f"DROP TABLE {table}")
+    if stale and "metric_runs" in tables:
+        con.execute("UPDATE metric_runs SET as_of = TIMESTAMP '1970-01-01', as_of_date = DATE '1970-01-01'")
 
 
 @contextmanager

@@ -2,8 +2,15 @@
 -- Every metric_* row is one subject and period: a person (contributor_id set, team_id NULL) or a team
 -- (contributor_id NULL, team_id 'repo:<owner/name>' or 'all'); period_type week (ISO week, Monday
 -- start), month, or window (the trailing window ending at as_of). Dates are in the configured time
--- zone. No score, no rank: every rate has its numerator, denominator and a Wilson 95% interval, and
--- is NULL (is_enough_data_* false) below the configured minimum n.
+-- zone. No score, no rank.
+-- Every rate or ratio r has six columns: r, r_numerator, r_denominator (the n), r_lower and r_upper
+-- (its 95% interval), is_enough_data_r (r is NULL below the configured minimum n); count_* columns
+-- beside them stay as they were. A team row's rate is its members' pooled rate (numerators summed
+-- over denominators summed), the figure the report shows; its interval treats the person as the unit
+-- (cases of one person are not independent): delete-one-person jackknife variance, logit scale,
+-- Student t with Satterthwaite degrees of freedom (pipeline/metrics/intervals.py). A person row's
+-- interval is Wilson's, which takes the cases as independent trials. Medians have _lower/_upper from
+-- order statistics (person rows, 6 values or more). tests/test_metrics_naming.py checks the pattern.
 
 CREATE TABLE IF NOT EXISTS fct_commitments (
     commitment_key VARCHAR PRIMARY KEY,
@@ -62,14 +69,20 @@ CREATE TABLE IF NOT EXISTS metric_follow_through (
     count_handed_off BIGINT NOT NULL,
     count_on_time_denominator BIGINT NOT NULL,
     on_time_rate DOUBLE,
+    on_time_rate_numerator BIGINT NOT NULL,
+    on_time_rate_denominator BIGINT NOT NULL,
     on_time_rate_lower DOUBLE,
     on_time_rate_upper DOUBLE,
     is_enough_data_on_time_rate BOOLEAN NOT NULL,
     slip_days_median DOUBLE,
+    slip_days_median_lower DOUBLE,
+    slip_days_median_upper DOUBLE,
     count_prs_merged BIGINT NOT NULL,
     count_prs_closed_unmerged BIGINT NOT NULL,
     count_prs_resolved BIGINT NOT NULL,
     pr_completion_rate DOUBLE,
+    pr_completion_rate_numerator BIGINT NOT NULL,
+    pr_completion_rate_denominator BIGINT NOT NULL,
     pr_completion_rate_lower DOUBLE,
     pr_completion_rate_upper DOUBLE,
     is_enough_data_pr_completion_rate BOOLEAN NOT NULL,
@@ -80,10 +93,14 @@ CREATE TABLE IF NOT EXISTS metric_follow_through (
     count_review_requests_removed BIGINT NOT NULL,
     count_review_requests_due BIGINT NOT NULL,
     review_follow_through_rate DOUBLE,
+    review_follow_through_rate_numerator BIGINT NOT NULL,
+    review_follow_through_rate_denominator BIGINT NOT NULL,
     review_follow_through_rate_lower DOUBLE,
     review_follow_through_rate_upper DOUBLE,
     is_enough_data_review_follow_through_rate BOOLEAN NOT NULL,
     review_response_hours_median DOUBLE,
+    review_response_hours_median_lower DOUBLE,
+    review_response_hours_median_upper DOUBLE,
     evidence_keys VARCHAR[] NOT NULL
 );
 COMMENT ON TABLE metric_follow_through IS 'Follow-through per person or team and period: commitments by due date, pull requests by close date, review requests by request date. Conversation starters, not verdicts.';
@@ -100,17 +117,17 @@ COMMENT ON COLUMN metric_follow_through.count_pending IS 'Open, not yet due (not
 COMMENT ON COLUMN metric_follow_through.count_dropped IS 'Closed as not planned, or unassigned after the due date.';
 COMMENT ON COLUMN metric_follow_through.count_handed_off IS 'Unassigned on or before the due date (not counted against anyone).';
 COMMENT ON COLUMN metric_follow_through.count_on_time_denominator IS 'on_time + late + overdue + dropped: the n of on_time_rate.';
-COMMENT ON COLUMN metric_follow_through.on_time_rate IS 'count_on_time / count_on_time_denominator; NULL below the minimum n.';
-COMMENT ON COLUMN metric_follow_through.on_time_rate_lower IS 'Wilson 95% lower bound of the on-time rate.';
-COMMENT ON COLUMN metric_follow_through.on_time_rate_upper IS 'Wilson 95% upper bound of the on-time rate.';
+COMMENT ON COLUMN metric_follow_through.on_time_rate IS 'on_time_rate_numerator / on_time_rate_denominator (count_on_time / count_on_time_denominator); NULL below the minimum n. Team rows: the members'' pooled rate (their numerators summed over their denominators summed).';
+COMMENT ON COLUMN metric_follow_through.on_time_rate_lower IS 'Lower end of the 95% interval of on_time_rate. Person rows: Wilson score interval, which takes the cases as independent trials. Team rows: the pooled rate''s interval over people (cases of one person are not independent): delete-one-person jackknife, logit scale, Student t with Satterthwaite degrees of freedom; NULL with fewer than 2 people. NULL when the denominator is 0.';
+COMMENT ON COLUMN metric_follow_through.on_time_rate_upper IS 'Upper end of the 95% interval of on_time_rate (see on_time_rate_lower).';
 COMMENT ON COLUMN metric_follow_through.is_enough_data_on_time_rate IS 'n reaches the configured minimum (default 5).';
-COMMENT ON COLUMN metric_follow_through.slip_days_median IS 'Median days late of the late commitments.';
+COMMENT ON COLUMN metric_follow_through.slip_days_median IS 'Median days late of the late commitments; n = count_late.';
 COMMENT ON COLUMN metric_follow_through.count_prs_merged IS 'Own pull requests merged (by close date).';
 COMMENT ON COLUMN metric_follow_through.count_prs_closed_unmerged IS 'Own pull requests closed without merging.';
 COMMENT ON COLUMN metric_follow_through.count_prs_resolved IS 'Merged + closed unmerged: the n of pr_completion_rate.';
-COMMENT ON COLUMN metric_follow_through.pr_completion_rate IS 'Merged / resolved; NULL below the minimum n.';
-COMMENT ON COLUMN metric_follow_through.pr_completion_rate_lower IS 'Wilson 95% lower bound.';
-COMMENT ON COLUMN metric_follow_through.pr_completion_rate_upper IS 'Wilson 95% upper bound.';
+COMMENT ON COLUMN metric_follow_through.pr_completion_rate IS 'Merged / resolved (pr_completion_rate_numerator / pr_completion_rate_denominator); NULL below the minimum n. Team rows: pooled over members.';
+COMMENT ON COLUMN metric_follow_through.pr_completion_rate_lower IS 'Lower end of the 95% interval of pr_completion_rate. Person rows: Wilson score interval, which takes the cases as independent trials. Team rows: the pooled rate''s interval over people (cases of one person are not independent): delete-one-person jackknife, logit scale, Student t with Satterthwaite degrees of freedom; NULL with fewer than 2 people. NULL when the denominator is 0.';
+COMMENT ON COLUMN metric_follow_through.pr_completion_rate_upper IS 'Upper end of the 95% interval of pr_completion_rate (see pr_completion_rate_lower).';
 COMMENT ON COLUMN metric_follow_through.is_enough_data_pr_completion_rate IS 'n reaches the minimum.';
 COMMENT ON COLUMN metric_follow_through.count_review_requests_answered IS 'Review requests to the person answered (their first review after the request) within review_response_hours (default 48).';
 COMMENT ON COLUMN metric_follow_through.count_review_requests_answered_late IS 'Answered after review_response_hours.';
@@ -118,9 +135,19 @@ COMMENT ON COLUMN metric_follow_through.count_review_requests_dropped IS 'Not an
 COMMENT ON COLUMN metric_follow_through.count_review_requests_pending IS 'Not answered yet, still within review_response_hours (not counted).';
 COMMENT ON COLUMN metric_follow_through.count_review_requests_removed IS 'Withdrawn before any answer (not counted against the reviewer).';
 COMMENT ON COLUMN metric_follow_through.count_review_requests_due IS 'answered + answered late + dropped: the n of review_follow_through_rate.';
-COMMENT ON COLUMN metric_follow_through.review_follow_through_rate IS 'Answered in time / due; NULL below the minimum n.';
-COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_lower IS 'Wilson 95% lower bound.';
-COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_upper IS 'Wilson 95% upper bound.';
+COMMENT ON COLUMN metric_follow_through.review_follow_through_rate IS 'Answered in time / due (review_follow_through_rate_numerator / review_follow_through_rate_denominator); NULL below the minimum n. Team rows: pooled over members.';
+COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_lower IS 'Lower end of the 95% interval of review_follow_through_rate. Person rows: Wilson score interval, which takes the cases as independent trials. Team rows: the pooled rate''s interval over people (cases of one person are not independent): delete-one-person jackknife, logit scale, Student t with Satterthwaite degrees of freedom; NULL with fewer than 2 people. NULL when the denominator is 0.';
+COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_upper IS 'Upper end of the 95% interval of review_follow_through_rate (see review_follow_through_rate_lower).';
 COMMENT ON COLUMN metric_follow_through.is_enough_data_review_follow_through_rate IS 'n reaches the minimum.';
-COMMENT ON COLUMN metric_follow_through.review_response_hours_median IS 'Median hours from request to answer (answered and answered late).';
+COMMENT ON COLUMN metric_follow_through.review_response_hours_median IS 'Median hours from request to answer (answered and answered late); n = count_review_requests_answered + count_review_requests_answered_late.';
 COMMENT ON COLUMN metric_follow_through.evidence_keys IS 'Keys of the commitments, pull requests and review requests behind a person row (fct_commitments.commitment_key, fct_pull_requests.pull_request_key, fct_review_requests.review_request_key). Empty on team rows: their evidence is their members'' rows.';
+COMMENT ON COLUMN metric_follow_through.on_time_rate_numerator IS 'The numerator of on_time_rate: count_on_time (a copy, under the name every rate''s numerator has).';
+COMMENT ON COLUMN metric_follow_through.on_time_rate_denominator IS 'The denominator (n) of on_time_rate: count_on_time_denominator (a copy). On team rows: the sum over the team''s people.';
+COMMENT ON COLUMN metric_follow_through.pr_completion_rate_numerator IS 'The numerator of pr_completion_rate: count_prs_merged (a copy, under the name every rate''s numerator has).';
+COMMENT ON COLUMN metric_follow_through.pr_completion_rate_denominator IS 'The denominator (n) of pr_completion_rate: count_prs_resolved (a copy). On team rows: the sum over the team''s people.';
+COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_numerator IS 'The numerator of review_follow_through_rate: count_review_requests_answered (a copy, under the name every rate''s numerator has).';
+COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_denominator IS 'The denominator (n) of review_follow_through_rate: count_review_requests_due (a copy). On team rows: the sum over the team''s people.';
+COMMENT ON COLUMN metric_follow_through.slip_days_median_lower IS 'Lower end of the 95% interval of slip_days_median. Order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values and on team rows (their values come from several people, so they are not independent).';
+COMMENT ON COLUMN metric_follow_through.slip_days_median_upper IS 'Upper end of the 95% interval of slip_days_median (see slip_days_median_lower).';
+COMMENT ON COLUMN metric_follow_through.review_response_hours_median_lower IS 'Lower end of the 95% interval of review_response_hours_median. Order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values and on team rows (their values come from several people, so they are not independent).';
+COMMENT ON COLUMN metric_follow_through.review_response_hours_median_upper IS 'Upper end of the 95% interval of review_response_hours_median (see review_response_hours_median_lower).';

@@ -4,8 +4,9 @@
 -- (contributor_id NULL, team_id 'repo:<owner/name>' or 'all'); period_type week (ISO week, Monday
 -- start), month, or window (the trailing window ending at as_of). Dates are in the configured time
 -- zone; events after as_of are left out. A subject and period with no event has no row (read: zero).
--- No score, no rank: counts stay counts, every rate has its numerator, denominator and a Wilson 95%
--- interval and is NULL below the minimum n, and every row lists the evidence keys behind it.
+-- No score, no rank: counts stay counts; every rate r has r, r_numerator, r_denominator, r_lower,
+-- r_upper and is_enough_data_r (sql/50_metrics_follow.sql says how team rows pool their people and
+-- how each interval is made) and is NULL below the minimum n; every row lists its evidence keys.
 -- Bots get no rows (unless include_bots is configured).
 
 CREATE TABLE IF NOT EXISTS fct_credits (
@@ -137,19 +138,19 @@ COMMENT ON COLUMN metric_help_seeking.count_coauthored_commits IS 'Of those, the
 COMMENT ON COLUMN metric_help_seeking.review_request_rate IS 'Share of pull requests opened whose author asked for a review; NULL below the minimum n.';
 COMMENT ON COLUMN metric_help_seeking.review_request_rate_numerator IS 'count_prs_with_review_requested.';
 COMMENT ON COLUMN metric_help_seeking.review_request_rate_denominator IS 'count_prs_opened: the n.';
-COMMENT ON COLUMN metric_help_seeking.review_request_rate_lower IS 'Wilson 95% lower bound (NULL when n is 0).';
-COMMENT ON COLUMN metric_help_seeking.review_request_rate_upper IS 'Wilson 95% upper bound (NULL when n is 0).';
+COMMENT ON COLUMN metric_help_seeking.review_request_rate_lower IS 'Lower end of the 95% interval of review_request_rate. Person rows: Wilson score interval, which takes the cases as independent trials. Team rows: the pooled rate''s interval over people (cases of one person are not independent): delete-one-person jackknife, logit scale, Student t with Satterthwaite degrees of freedom; NULL with fewer than 2 people. NULL when the denominator is 0.';
+COMMENT ON COLUMN metric_help_seeking.review_request_rate_upper IS 'Upper end of the 95% interval of review_request_rate (see review_request_rate_lower).';
 COMMENT ON COLUMN metric_help_seeking.is_enough_data_review_request_rate IS 'n reaches the configured minimum; otherwise a report says "not enough data".';
 COMMENT ON COLUMN metric_help_seeking.draft_early_rate IS 'Share of pull requests opened as drafts; NULL below the minimum n.';
 COMMENT ON COLUMN metric_help_seeking.draft_early_rate_numerator IS 'count_draft_prs_opened_early.';
 COMMENT ON COLUMN metric_help_seeking.draft_early_rate_denominator IS 'count_prs_opened: the n.';
-COMMENT ON COLUMN metric_help_seeking.draft_early_rate_lower IS 'Wilson 95% lower bound (NULL when n is 0).';
-COMMENT ON COLUMN metric_help_seeking.draft_early_rate_upper IS 'Wilson 95% upper bound (NULL when n is 0).';
+COMMENT ON COLUMN metric_help_seeking.draft_early_rate_lower IS 'Lower end of the 95% interval of draft_early_rate. Person rows: Wilson score interval, which takes the cases as independent trials. Team rows: the pooled rate''s interval over people (cases of one person are not independent): delete-one-person jackknife, logit scale, Student t with Satterthwaite degrees of freedom; NULL with fewer than 2 people. NULL when the denominator is 0.';
+COMMENT ON COLUMN metric_help_seeking.draft_early_rate_upper IS 'Upper end of the 95% interval of draft_early_rate (see draft_early_rate_lower).';
 COMMENT ON COLUMN metric_help_seeking.is_enough_data_draft_early_rate IS 'n reaches the configured minimum; otherwise a report says "not enough data".';
 COMMENT ON COLUMN metric_help_seeking.coauthored_commit_rate IS 'Share of commits authored that are co-authored; NULL below the minimum n.';
 COMMENT ON COLUMN metric_help_seeking.coauthored_commit_rate_numerator IS 'count_coauthored_commits.';
 COMMENT ON COLUMN metric_help_seeking.coauthored_commit_rate_denominator IS 'count_commits_authored: the n.';
-COMMENT ON COLUMN metric_help_seeking.coauthored_commit_rate_lower IS 'Wilson 95% lower bound (NULL when n is 0).';
-COMMENT ON COLUMN metric_help_seeking.coauthored_commit_rate_upper IS 'Wilson 95% upper bound (NULL when n is 0).';
+COMMENT ON COLUMN metric_help_seeking.coauthored_commit_rate_lower IS 'Lower end of the 95% interval of coauthored_commit_rate. Person rows: Wilson score interval, which takes the cases as independent trials. Team rows: the pooled rate''s interval over people (cases of one person are not independent): delete-one-person jackknife, logit scale, Student t with Satterthwaite degrees of freedom; NULL with fewer than 2 people. NULL when the denominator is 0.';
+COMMENT ON COLUMN metric_help_seeking.coauthored_commit_rate_upper IS 'Upper end of the 95% interval of coauthored_commit_rate (see coauthored_commit_rate_lower).';
 COMMENT ON COLUMN metric_help_seeking.is_enough_data_coauthored_commit_rate IS 'n reaches the configured minimum; otherwise a report says "not enough data".';
 COMMENT ON COLUMN metric_help_seeking.evidence_keys IS 'Keys behind the row, sorted: github:pr:... of the pull requests opened, github:review_request:... of the requests, git:commit:<repo>@<sha> of the co-authored commits (plain commits behind count_commits_authored are not listed).';

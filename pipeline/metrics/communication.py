@@ -32,14 +32,17 @@ import polars as pl
 
 from pipeline.metrics.common import (
     MetricSettings,
+    by_member,
     by_subject,
     humans_by_login,
     local_date,
     periods,
     rate,
     read,
+    with_team_intervals,
 )
 from pipeline.metrics.consistency import gated, hours_between
+from pipeline.metrics.intervals import median_bounds
 
 TABLE = "metric_communication"
 DESCRIPTION_MIN_CHARS = 30
@@ -71,6 +74,8 @@ COLUMNS: dict[str, pl.DataType] = {
     "is_enough_data_pr_issue_link_share": pl.Boolean(),
     "count_review_comments_answered": pl.Int64(),
     "review_comment_response_median_hours": pl.Float64(),
+    "review_comment_response_median_hours_lower": pl.Float64(),
+    "review_comment_response_median_hours_upper": pl.Float64(),
     "is_enough_data_review_comment_response": pl.Boolean(),
     "evidence_keys": pl.List(pl.String()),
 }
@@ -284,36 +289,57 @@ def aggregations() -> list[pl.Expr]:
         pl.col("is_linked").sum().cast(pl.Int64).alias("pr_issue_link_share_numerator"),
         pl.col("response_hours").count().cast(pl.Int64).alias("count_review_comments_answered"),
         pl.col("response_hours").median().alias("_response_median"),
+        pl.col("response_hours").drop_nulls().sort().alias("_response_sorted"),
         pl.col("key").drop_nulls().unique().sort().alias("evidence_keys"),
     ]
 
 
-def finish(rows: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
+RATES = ("pr_description_share", "pr_issue_link_share")
+
+
+def member_aggregations() -> list[pl.Expr]:
+    """The counts behind the rates, per person and repository (the members of repository teams)."""
+    return [
+        pl.col("is_described").count().cast(pl.Int64).alias("count_prs_opened"),
+        pl.col("is_described").sum().cast(pl.Int64).alias("pr_description_share_numerator"),
+        pl.col("is_linked").sum().cast(pl.Int64).alias("pr_issue_link_share_numerator"),
+    ]
+
+
+def rates(rows: pl.LazyFrame, min_n: int) -> pl.LazyFrame:
+    return rows.with_columns(
+        pr_description_share_denominator=pl.col("count_prs_opened"),
+        pr_issue_link_share_denominator=pl.col("count_prs_opened"),
+    ).with_columns(
+        *(e for name in RATES for e in rate(name, f"{name}_numerator", f"{name}_denominator", min_n))
+    )
+
+
+def finish(rows: pl.LazyFrame, settings: MetricSettings, members: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The table's rows; `members` (by_member of member_aggregations) gives repository teams their
+    interval over people (without it, those bounds stay NULL)."""
     min_n = settings.min_n
+    metric = rates(rows, min_n)
+    if members is None:
+        members = metric.filter(pl.lit(False)).select(
+            "team_id", "contributor_id", "period_type", "period_start", "period_end",
+            *(f"{r}_{p}" for r in RATES for p in ("numerator", "denominator")),
+        )  # fmt: skip
+    else:
+        members = rates(members, min_n)
+    sorted_hours = pl.col("_response_sorted").fill_null(pl.lit([], dtype=pl.List(pl.Float64)))
+    lower, upper = median_bounds(sorted_hours, sorted_hours.list.len())
+    enough = pl.col("count_review_comments_answered") >= min_n
+    person = pl.col("team_id").is_null()
     return (
-        rows.with_columns(
-            pr_description_share_denominator=pl.col("count_prs_opened"),
-            pr_issue_link_share_denominator=pl.col("count_prs_opened"),
-        )
+        with_team_intervals(metric, members, list(RATES))
         .with_columns(
-            *rate(
-                "pr_description_share",
-                "pr_description_share_numerator",
-                "pr_description_share_denominator",
-                min_n,
-            ),
-            *rate(
-                "pr_issue_link_share",
-                "pr_issue_link_share_numerator",
-                "pr_issue_link_share_denominator",
-                min_n,
-            ),
             gated("_response_median", "count_review_comments_answered", min_n).alias(
                 "review_comment_response_median_hours"
             ),
-            (pl.col("count_review_comments_answered") >= min_n).alias(
-                "is_enough_data_review_comment_response"
-            ),
+            pl.when(enough & person).then(lower).alias("review_comment_response_median_hours_lower"),
+            pl.when(enough & person).then(upper).alias("review_comment_response_median_hours_upper"),
+            enough.alias("is_enough_data_review_comment_response"),
         )
         .select([pl.col(name).cast(dtype) for name, dtype in COLUMNS.items()])
         .sort(["period_type", "period_start", "team_id", "contributor_id"], nulls_last=True)
@@ -329,5 +355,6 @@ def events(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyF
 
 
 def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[str, pl.DataFrame]:
-    rows = by_subject(periods(events(con, settings), "day", settings), aggregations())
-    return {TABLE: finish(rows, settings).collect()}
+    dated = periods(events(con, settings), "day", settings).collect().lazy()  # read twice: computed once
+    rows = by_subject(dated, aggregations())
+    return {TABLE: finish(rows, settings, by_member(dated, member_aggregations())).collect()}

@@ -34,8 +34,10 @@ import duckdb
 import polars as pl
 
 from pipeline.metrics.common import (
+    PERIOD_KEYS,
     SUBJECT_KEYS,
     MetricSettings,
+    by_member,
     by_subject,
     human_contributors,
     humans_by_login,
@@ -43,7 +45,9 @@ from pipeline.metrics.common import (
     periods,
     rate,
     read,
+    with_team_intervals,
 )
+from pipeline.metrics.intervals import median_bounds
 
 TABLE = "metric_consistency"
 
@@ -72,11 +76,19 @@ COLUMNS: dict[str, pl.DataType] = {
     "active_weeks_ratio_lower": pl.Float64(),
     "active_weeks_ratio_upper": pl.Float64(),
     "is_enough_data_active_weeks_ratio": pl.Boolean(),
+    "weeks_with_anyone_active_ratio": pl.Float64(),
+    "weeks_with_anyone_active_ratio_numerator": pl.Int64(),
+    "weeks_with_anyone_active_ratio_denominator": pl.Int64(),
+    "weeks_with_anyone_active_ratio_lower": pl.Float64(),
+    "weeks_with_anyone_active_ratio_upper": pl.Float64(),
+    "is_enough_data_weeks_with_anyone_active_ratio": pl.Boolean(),
     "weekly_activity_cv": pl.Float64(),
     "is_enough_data_weekly_activity_cv": pl.Boolean(),
     "longest_gap_days": pl.Int64(),
     "count_prs_merged": pl.Int64(),
     "pr_cycle_time_median_hours": pl.Float64(),
+    "pr_cycle_time_median_hours_lower": pl.Float64(),
+    "pr_cycle_time_median_hours_upper": pl.Float64(),
     "pr_cycle_time_iqr_hours": pl.Float64(),
     "is_enough_data_pr_cycle_time": pl.Boolean(),
     "revert_rate": pl.Float64(),
@@ -238,6 +250,7 @@ def aggregations() -> list[pl.Expr]:
         day.unique().dt.truncate("1w").unique_counts().cast(pl.Int64).pow(2).sum().alias("_sum_sq"),
         hours.count().cast(pl.Int64).alias("count_prs_merged"),
         hours.median().alias("_median"),
+        hours.drop_nulls().alias("_cycle_sorted"),
         (hours.quantile(0.75, "linear") - hours.quantile(0.25, "linear")).alias("_iqr"),
         pl.col("is_reverted").sum().cast(pl.Int64).alias("revert_rate_numerator"),
         pl.col("is_reverted").count().cast(pl.Int64).alias("revert_rate_denominator"),
@@ -265,17 +278,83 @@ def weeks_overlapping() -> pl.Expr:
     return days_between(start, end) // 7 + 1
 
 
-def active_weeks_counts() -> list[pl.Expr]:
-    """Numerator and denominator of active_weeks_ratio; NULL on week rows (see module doc)."""
+def unit_weeks() -> list[pl.Expr]:
+    """The row's own weeks (_unit_weeks) and active weeks (_unit_active_weeks), the subject taken as
+    one unit (for a team: weeks in which anyone was active); NULL on week rows (see module doc)."""
     not_week = pl.col("period_type") != "week"
     return [
-        pl.when(not_week).then(pl.col("_active_weeks")).alias("active_weeks_ratio_numerator"),
-        pl.when(not_week).then(weeks_overlapping()).cast(pl.Int64).alias("active_weeks_ratio_denominator"),
+        pl.when(not_week).then(pl.col("_active_weeks")).cast(pl.Int64).alias("_unit_active_weeks"),
+        pl.when(not_week).then(weeks_overlapping()).cast(pl.Int64).alias("_unit_weeks"),
     ]
 
 
+def active_weeks_counts() -> list[pl.Expr]:
+    """Numerators and denominators of the two week ratios: a person row's own weeks go to
+    active_weeks_ratio; a team row's own weeks (anyone active) to weeks_with_anyone_active_ratio, its
+    active_weeks_ratio being its members' pooled person-weeks (filled in by pooled_person_weeks)."""
+    person = pl.col("team_id").is_null()
+    return [
+        pl.when(person).then(pl.col("_unit_active_weeks")).alias("active_weeks_ratio_numerator"),
+        pl.when(person).then(pl.col("_unit_weeks")).alias("active_weeks_ratio_denominator"),
+        pl.when(~person).then(pl.col("_unit_active_weeks")).alias("weeks_with_anyone_active_ratio_numerator"),
+        pl.when(~person).then(pl.col("_unit_weeks")).alias("weeks_with_anyone_active_ratio_denominator"),
+    ]
+
+
+def member_aggregations() -> list[pl.Expr]:
+    """Per person and repository: what their active weeks and revert rate in a repository team need."""
+    day = active_day()
+    return [
+        day.min().alias("_first_active"),
+        day.dt.truncate("1w").n_unique().cast(pl.Int64).alias("_active_weeks"),
+        pl.col("is_reverted").sum().cast(pl.Int64).alias("revert_rate_numerator"),
+        pl.col("is_reverted").count().cast(pl.Int64).alias("revert_rate_denominator"),
+    ]
+
+
+def member_rows(members: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
+    """Repository-team members (by_member of member_aggregations) with their active-weeks numerator
+    and denominator: weeks from their first activity in that repository on record."""
+    return (
+        with_first_activity(members)
+        .with_columns(observed_span(settings))
+        .with_columns(unit_weeks())
+        .select(
+            "team_id",
+            "contributor_id",
+            *PERIOD_KEYS,
+            pl.col("_unit_active_weeks").alias("active_weeks_ratio_numerator"),
+            pl.col("_unit_weeks").alias("active_weeks_ratio_denominator"),
+            "revert_rate_numerator",
+            "revert_rate_denominator",
+        )
+    )
+
+
+def pooled_person_weeks(metric: pl.LazyFrame, members: pl.LazyFrame) -> pl.LazyFrame:
+    """Team rows' active_weeks_ratio numerator and denominator: the sums over their members (the
+    person rows for 'all', the person-and-repository rows for 'repo:*'); NULL on week rows."""
+    parts = ["active_weeks_ratio_numerator", "active_weeks_ratio_denominator"]
+    everyone = metric.filter(pl.col("team_id").is_null()).select(
+        pl.lit("all").alias("team_id"), *PERIOD_KEYS, *parts
+    )
+    sums = (
+        pl.concat([everyone, members.select("team_id", *PERIOD_KEYS, *parts)], how="vertical_relaxed")
+        .group_by(["team_id", *PERIOD_KEYS])
+        .agg(*(pl.col(p).sum().cast(pl.Int64).alias(f"_pooled_{p}") for p in parts))
+    )
+    team = pl.col("team_id").is_not_null() & (pl.col("period_type") != "week")
+    return (
+        metric.join(sums, on=["team_id", *PERIOD_KEYS], how="left", nulls_equal=True)
+        .with_columns(
+            *(pl.when(team).then(pl.col(f"_pooled_{p}")).otherwise(pl.col(p)).alias(p) for p in parts)
+        )
+        .drop(*(f"_pooled_{p}" for p in parts))
+    )
+
+
 def weekly_activity_cv(min_n: int) -> pl.Expr:
-    weeks = pl.col("active_weeks_ratio_denominator").cast(pl.Float64)
+    weeks = pl.col("_unit_weeks").cast(pl.Float64)
     mean = pl.col("count_active_days").cast(pl.Float64) / weeks
     variance = (pl.col("_sum_sq").cast(pl.Float64) / weeks - mean * mean).clip(lower_bound=0.0)
     return pl.when((weeks >= min_n) & (pl.col("count_active_days") > 0)).then(variance.sqrt() / mean)
@@ -299,34 +378,59 @@ def gated(value: str, n: str, min_n: int) -> pl.Expr:
     return pl.when(pl.col(n) >= min_n).then(pl.col(value))
 
 
-def finish(rows: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
+RATES = ("active_weeks_ratio", "weeks_with_anyone_active_ratio", "revert_rate")
+
+
+def finish(rows: pl.LazyFrame, settings: MetricSettings, members: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The table's rows from by_subject's; `members` (by_member of member_aggregations) are the
+    people of each repository team, for its pooled active-weeks ratio and the intervals over people."""
     min_n = settings.min_n
-    return (
-        with_first_activity(rows)
-        .with_columns(observed_span(settings))
-        .with_columns(active_weeks_counts())
+    if members is None:
+        members = rows.filter(pl.lit(False)).select(
+            "contributor_id", "team_id", *PERIOD_KEYS, *(a.meta.output_name() for a in member_aggregations())
+        )
+    member_counts = (
+        member_rows(members, settings)
         .with_columns(
             *rate(
-                "active_weeks_ratio",
-                "active_weeks_ratio_numerator",
-                "active_weeks_ratio_denominator",
-                min_n,
+                "active_weeks_ratio", "active_weeks_ratio_numerator", "active_weeks_ratio_denominator", min_n
             ),
-            weekly_activity_cv(min_n).alias("weekly_activity_cv"),
-            (pl.col("active_weeks_ratio_denominator") >= min_n)
-            .fill_null(False)
-            .alias("is_enough_data_weekly_activity_cv"),
-            longest_gap_days().alias("longest_gap_days"),
-            gated("_median", "count_prs_merged", min_n).alias("pr_cycle_time_median_hours"),
-            gated("_iqr", "count_prs_merged", min_n).alias("pr_cycle_time_iqr_hours"),
-            (pl.col("count_prs_merged") >= min_n).alias("is_enough_data_pr_cycle_time"),
             *rate("revert_rate", "revert_rate_numerator", "revert_rate_denominator", min_n),
         )
+        .collect()
+        .lazy()
+    )  # read twice: computed once
+    sorted_hours = pl.col("_cycle_sorted").fill_null(pl.lit([], dtype=pl.List(pl.Float64)))
+    median_lower, median_upper = median_bounds(sorted_hours, sorted_hours.list.len())
+    enough_prs = pl.col("count_prs_merged") >= min_n
+    person = pl.col("team_id").is_null()
+    metric = (
+        with_first_activity(rows)
+        .with_columns(observed_span(settings))
+        .with_columns(unit_weeks())
+        .with_columns(active_weeks_counts())
+        .collect()  # read twice by pooled_person_weeks: computed once
+        .lazy()
+    )
+    metric = pooled_person_weeks(metric, member_counts).with_columns(
+        *(e for r in RATES for e in rate(r, f"{r}_numerator", f"{r}_denominator", min_n)),
+        weekly_activity_cv(min_n).alias("weekly_activity_cv"),
+        (pl.col("_unit_weeks") >= min_n).fill_null(False).alias("is_enough_data_weekly_activity_cv"),
+        longest_gap_days().alias("longest_gap_days"),
+        gated("_median", "count_prs_merged", min_n).alias("pr_cycle_time_median_hours"),
+        pl.when(enough_prs & person).then(median_lower).alias("pr_cycle_time_median_hours_lower"),
+        pl.when(enough_prs & person).then(median_upper).alias("pr_cycle_time_median_hours_upper"),
+        gated("_iqr", "count_prs_merged", min_n).alias("pr_cycle_time_iqr_hours"),
+        enough_prs.alias("is_enough_data_pr_cycle_time"),
+    )
+    return (
+        with_team_intervals(metric, member_counts, ["active_weeks_ratio", "revert_rate"])
         .select([pl.col(name).cast(dtype) for name, dtype in COLUMNS.items()])
         .sort(["period_type", "period_start", "team_id", "contributor_id"], nulls_last=True)
     )
 
 
 def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[str, pl.DataFrame]:
-    rows = by_subject(periods(events(con, settings), "day", settings), aggregations())
-    return {TABLE: finish(rows, settings).collect()}
+    dated = periods(events(con, settings), "day", settings).collect().lazy()  # read twice: computed once
+    rows = by_subject(dated, aggregations())
+    return {TABLE: finish(rows, settings, by_member(dated, member_aggregations())).collect()}

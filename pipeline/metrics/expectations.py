@@ -6,7 +6,16 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.metrics.common import PERIOD_KEYS, MetricSettings, by_subject, periods, rate, read
+from pipeline.metrics.common import (
+    PERIOD_KEYS,
+    MetricSettings,
+    by_member,
+    by_subject,
+    periods,
+    rate,
+    read,
+    with_team_intervals,
+)
 
 SLIPPED = ("late", "overdue", "dropped")
 
@@ -20,21 +29,28 @@ def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[st
         [settings.include_bots],
     )
     slipped = pl.col("outcome").is_in(SLIPPED)
+    events = periods(facts, "due_date", settings).collect().lazy()  # read twice: computed once
+    counts = [
+        slipped.sum().alias("count_slipped"),
+        (slipped & pl.col("warned_before_due")).sum().alias("count_slipped_warned"),
+    ]
+    warned = rate("warned_rate", "count_slipped_warned", "count_slipped", settings.min_n)
+    rows = by_subject(
+        events,
+        [
+            *counts,
+            pl.col("due_moved_after_passed").sum().alias("count_due_moved_after_passed"),
+            pl.len().alias("count_commitments_resolved"),
+            pl.col("commitment_key")
+            .filter(slipped | pl.col("due_moved_after_passed"))
+            .sort()
+            .alias("evidence_keys"),
+        ],
+    )
     metric = (
-        by_subject(
-            periods(facts, "due_date", settings),
-            [
-                slipped.sum().alias("count_slipped"),
-                (slipped & pl.col("warned_before_due")).sum().alias("count_slipped_warned"),
-                pl.col("due_moved_after_passed").sum().alias("count_due_moved_after_passed"),
-                pl.len().alias("count_commitments_resolved"),
-                pl.col("commitment_key")
-                .filter(slipped | pl.col("due_moved_after_passed"))
-                .sort()
-                .alias("evidence_keys"),
-            ],
+        with_team_intervals(
+            rows.with_columns(*warned), by_member(events, counts).with_columns(*warned), ["warned_rate"]
         )
-        .with_columns(*rate("warned_rate", "count_slipped_warned", "count_slipped", settings.min_n))
         .sort(["team_id", "contributor_id", *PERIOD_KEYS], nulls_last=False)
         .collect()
     )

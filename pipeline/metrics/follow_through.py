@@ -22,13 +22,16 @@ from pipeline.metrics.common import (
     PERIOD_KEYS,
     SUBJECT_KEYS,
     MetricSettings,
+    by_member,
     by_subject,
     humans_by_login,
     local_date,
     periods,
     rate,
     read,
+    with_team_intervals,
 )
+from pipeline.metrics.intervals import median_bounds
 
 OUTCOMES = ("on_time", "late", "overdue", "pending", "dropped", "handed_off")
 
@@ -306,24 +309,37 @@ def commitments(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.
     )
 
 
-def _commitment_measures(facts: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
-    events = periods(
-        facts.filter(~pl.col("is_assignee_bot") & pl.col("contributor_id").is_not_null()),
-        "due_date",
-        settings,
-    )
-    return by_subject(
+def _commitment_measures(facts: pl.LazyFrame, settings: MetricSettings) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(subject rows, repository-team member rows) of the commitment measures."""
+    events = (
+        periods(
+            facts.filter(~pl.col("is_assignee_bot") & pl.col("contributor_id").is_not_null()),
+            "due_date",
+            settings,
+        )
+        .collect()
+        .lazy()
+    )  # read twice (subjects, members): computed once
+    counts = [
+        *[(pl.col("outcome") == o).sum().alias(f"count_{o}") for o in OUTCOMES],
+        pl.len().alias("count_commitments"),
+    ]
+    late = pl.col("slip_days").filter(pl.col("outcome") == "late").drop_nulls()
+    rows = by_subject(
         events,
         [
-            *[(pl.col("outcome") == o).sum().alias(f"count_{o}") for o in OUTCOMES],
-            pl.len().alias("count_commitments"),
-            pl.col("slip_days").filter(pl.col("outcome") == "late").median().alias("slip_days_median"),
+            *counts,
+            late.median().alias("slip_days_median"),
+            late.sort().cast(pl.Float64).alias("_slip_days_sorted"),
             pl.col("commitment_key").sort().alias("commitment_keys"),
         ],
     )
+    return rows, by_member(events, counts)
 
 
-def _pull_request_measures(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+def _pull_request_measures(
+    con: duckdb.DuckDBPyConnection, settings: MetricSettings
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     prs = read(
         con,
         "SELECT repo, pull_request_key, author_login AS login, is_merged, closed_at FROM fct_pull_requests "
@@ -331,14 +347,13 @@ def _pull_request_measures(con: duckdb.DuckDBPyConnection, settings: MetricSetti
         [settings.as_of],
     ).join(humans_by_login(con, settings), on="login", how="inner")
     events = periods(prs.with_columns(day=local_date("closed_at", settings.timezone)), "day", settings)
-    return by_subject(
-        events,
-        [
-            pl.col("is_merged").sum().alias("count_prs_merged"),
-            (~pl.col("is_merged")).sum().alias("count_prs_closed_unmerged"),
-            pl.col("pull_request_key").sort().alias("pull_request_keys"),
-        ],
-    )
+    events = events.collect().lazy()  # read twice: computed once
+    counts = [
+        pl.col("is_merged").sum().alias("count_prs_merged"),
+        (~pl.col("is_merged")).sum().alias("count_prs_closed_unmerged"),
+    ]
+    rows = by_subject(events, [*counts, pl.col("pull_request_key").sort().alias("pull_request_keys")])
+    return rows, by_member(events, counts)
 
 
 def review_request_outcome(settings: MetricSettings) -> pl.Expr:
@@ -361,7 +376,9 @@ def review_request_outcome(settings: MetricSettings) -> pl.Expr:
     )
 
 
-def _review_request_measures(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+def _review_request_measures(
+    con: duckdb.DuckDBPyConnection, settings: MetricSettings
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     requests = read(
         con,
         """SELECT repo, review_request_key, reviewer_login AS login, requested_at,
@@ -374,17 +391,22 @@ def _review_request_measures(con: duckdb.DuckDBPyConnection, settings: MetricSet
     requests = requests.with_columns(
         review_outcome=review_request_outcome(settings), day=local_date("requested_at", settings.timezone)
     )
-    return by_subject(
-        periods(requests, "day", settings),
+    events = periods(requests, "day", settings).collect().lazy()  # read twice: computed once
+    counts = [
+        (pl.col("review_outcome") == o).sum().alias(f"count_review_requests_{o}")
+        for o in ("answered", "answered_late", "dropped", "pending", "removed")
+    ]
+    hours = pl.col("response_hours").drop_nulls()
+    rows = by_subject(
+        events,
         [
-            *[
-                (pl.col("review_outcome") == o).sum().alias(f"count_review_requests_{o}")
-                for o in ("answered", "answered_late", "dropped", "pending", "removed")
-            ],
-            pl.col("response_hours").median().alias("review_response_hours_median"),
+            *counts,
+            hours.median().alias("review_response_hours_median"),
+            hours.sort().alias("_review_response_hours_sorted"),
             pl.col("review_request_key").sort().alias("review_request_keys"),
         ],
     )
+    return rows, by_member(events, counts)
 
 
 def _outer_join(frames: list[pl.LazyFrame]) -> pl.LazyFrame:
@@ -396,45 +418,75 @@ def _outer_join(frames: list[pl.LazyFrame]) -> pl.LazyFrame:
     return result
 
 
+RATES = {  # rate -> (numerator, denominator): count columns kept as they were
+    "on_time_rate": ("count_on_time", "count_on_time_denominator"),
+    "pr_completion_rate": ("count_prs_merged", "count_prs_resolved"),
+    "review_follow_through_rate": ("count_review_requests_answered", "count_review_requests_due"),
+}
+MEDIANS = {  # median -> its sorted values
+    "slip_days_median": "_slip_days_sorted",
+    "review_response_hours_median": "_review_response_hours_sorted",
+}
+
+
+def _derived_counts(frame: pl.LazyFrame) -> pl.LazyFrame:
+    counts = [c for c in frame.collect_schema().names() if c.startswith("count_")]
+    return frame.with_columns(pl.col(counts).fill_null(0)).with_columns(
+        count_on_time_denominator=pl.col("count_on_time")
+        + pl.col("count_late")
+        + pl.col("count_overdue")
+        + pl.col("count_dropped"),
+        count_prs_resolved=pl.col("count_prs_merged") + pl.col("count_prs_closed_unmerged"),
+        count_review_requests_due=pl.col("count_review_requests_answered")
+        + pl.col("count_review_requests_answered_late")
+        + pl.col("count_review_requests_dropped"),
+    )
+
+
+def _rate_columns(min_n: int) -> list[pl.Expr]:
+    return [e for name, (num, den) in RATES.items() for e in rate(name, num, den, min_n)]
+
+
+def _median_columns() -> list[pl.Expr]:
+    """Order-statistic 95% bounds of each median on person rows; NULL on team rows (their values
+    come from several people, and an order-statistic interval would take them as independent)."""
+    out = []
+    for name, values in MEDIANS.items():
+        sorted_values = pl.col(values).fill_null(pl.lit([], dtype=pl.List(pl.Float64)))
+        lower, upper = median_bounds(sorted_values, sorted_values.list.len())
+        person = pl.col("team_id").is_null()
+        out += [
+            pl.when(person).then(lower).alias(f"{name}_lower"),
+            pl.when(person).then(upper).alias(f"{name}_upper"),
+        ]
+    return out
+
+
 def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[str, pl.DataFrame]:
     facts = commitments(con, settings).collect()
-    joined = _outer_join(
-        [
-            _commitment_measures(facts.lazy(), settings),
-            _pull_request_measures(con, settings),
-            _review_request_measures(con, settings),
-        ]
-    )
-    counts = [c for c in joined.collect_schema().names() if c.startswith("count_")]
-    metric = (
-        joined.with_columns(pl.col(counts).fill_null(0))
-        .with_columns(
-            count_on_time_denominator=pl.col("count_on_time")
-            + pl.col("count_late")
-            + pl.col("count_overdue")
-            + pl.col("count_dropped"),
-            count_prs_resolved=pl.col("count_prs_merged") + pl.col("count_prs_closed_unmerged"),
-            count_review_requests_due=pl.col("count_review_requests_answered")
-            + pl.col("count_review_requests_answered_late")
-            + pl.col("count_review_requests_dropped"),
-        )
-        .with_columns(
-            *rate("on_time_rate", "count_on_time", "count_on_time_denominator", settings.min_n),
-            *rate("pr_completion_rate", "count_prs_merged", "count_prs_resolved", settings.min_n),
-            *rate(
-                "review_follow_through_rate",
-                "count_review_requests_answered",
-                "count_review_requests_due",
-                settings.min_n,
-            ),
+    parts = [
+        _commitment_measures(facts.lazy(), settings),
+        _pull_request_measures(con, settings),
+        _review_request_measures(con, settings),
+    ]
+    joined = _outer_join([rows for rows, _ in parts])
+    members = _derived_counts(_outer_join([m for _, m in parts])).with_columns(_rate_columns(settings.min_n))
+    metric = with_team_intervals(
+        _derived_counts(joined).with_columns(
+            *_rate_columns(settings.min_n),
+            *_median_columns(),
             evidence_keys=pl.concat_list(
                 pl.col("commitment_keys").fill_null([]),
                 pl.col("pull_request_keys").fill_null([]),
                 pl.col("review_request_keys").fill_null([]),
             ),
-        )
-        .drop("commitment_keys", "pull_request_keys", "review_request_keys")
+        ),
+        members,
+        list(RATES),
+    )
+    table = (
+        metric.drop("commitment_keys", "pull_request_keys", "review_request_keys", *MEDIANS.values())
         .sort(["team_id", "contributor_id", *PERIOD_KEYS], nulls_last=False)
         .collect()
     )
-    return {"fct_commitments": facts.sort("commitment_key"), "metric_follow_through": metric}
+    return {"fct_commitments": facts.sort("commitment_key"), "metric_follow_through": table}

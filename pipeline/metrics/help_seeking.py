@@ -21,6 +21,7 @@ from pipeline.metrics.common import (
     PERIOD_KEYS,
     SUBJECT_KEYS,
     MetricSettings,
+    by_member,
     by_subject,
     human_contributors,
     humans_by_login,
@@ -28,6 +29,7 @@ from pipeline.metrics.common import (
     periods,
     rate,
     read,
+    with_team_intervals,
 )
 from pipeline.metrics.credit_sharing import COAUTHOR_KINDS, commit_key, trailer_credits
 
@@ -213,10 +215,14 @@ RATE_COLUMNS = tuple(
 
 
 def metric_rows(events: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
+    dated = periods(events, "day", settings).collect().lazy()  # read twice: computed once
+    counts = [a for a in _aggregations() if a.meta.output_name() != "evidence_keys"]
+    members = by_member(dated, counts).with_columns(_rate_sources()).with_columns(_rate_values(settings))
+    rows = (
+        by_subject(dated, _aggregations()).with_columns(_rate_sources()).with_columns(_rate_values(settings))
+    )
     return (
-        by_subject(periods(events, "day", settings), _aggregations())
-        .with_columns(_rate_sources())
-        .with_columns(_rate_values(settings))
+        with_team_intervals(rows, members, list(RATES))
         .select(*SUBJECT_KEYS, *PERIOD_KEYS, *COUNTS, *RATE_COLUMNS, "evidence_keys")
         .sort([*SUBJECT_KEYS, *PERIOD_KEYS], nulls_last=True)
     )
