@@ -18,8 +18,8 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.db import registered
+from pipeline.metrics.intervals import team_rate
 from pipeline.metrics.pseudonyms import pseudonym
-from pipeline.metrics.settings import Z_95
 from reports import links
 from reports.coverage import SOURCE_LABELS, Coverage, read_coverage
 from reports.links import KIND_LABELS, EvidenceRef
@@ -239,19 +239,6 @@ def rows(
     return [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
 
 
-def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float | None, float | None]:
-    """Same interval as pipeline.metrics.common.wilson_bounds (exact 0 and 1 at the edges)."""
-    if n <= 0:
-        return None, None
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    lower = 0.0 if successes <= 0 else min(1.0, max(0.0, centre - half))
-    upper = 1.0 if successes >= n else min(1.0, max(0.0, centre + half))
-    return lower, upper
-
-
 def _int(value: object) -> int:
     return (
         int(value)
@@ -363,14 +350,20 @@ def _missing(measure: Measure, coverage: Coverage) -> str | None:
     return None if coverage.measured(measure.source) else SOURCE_LABELS[measure.source]
 
 
-def pooled(measure: Measure, members: Iterable[dict[str, Any]], min_n: int) -> Figure:
-    """The team's rate: members' numerators over members' n (equal to the team rows for everyone)."""
+def _member_pairs(measure: Measure, members: Iterable[dict[str, Any]]) -> list[tuple[int, int]]:
     assert measure.numerator is not None
-    numerator = n = 0
-    for row in members:
-        numerator += _int(row.get(measure.numerator))
-        n += sum(_int(row.get(c)) for c in measure.n_columns)
-    lower, upper = wilson(numerator, n)
+    return [
+        (_int(row.get(measure.numerator)), sum(_int(row.get(c)) for c in measure.n_columns))
+        for row in members
+    ]
+
+
+def pooled(measure: Measure, members: Iterable[dict[str, Any]], min_n: int) -> Figure:
+    """The team's rate: members' numerators over members' n, with the interval of the metric tables'
+    team rows (pipeline.metrics.intervals.team_rate: people, not cases, are the unit)."""
+    pairs = _member_pairs(measure, members)
+    numerator, n = sum(k for k, _ in pairs), sum(m for _, m in pairs)
+    _rate, lower, upper = team_rate(pairs)
     enough = n >= min_n
     value = numerator / n if enough and n else None
     # "0 of 0 cases" says nothing: no details without cases.
@@ -776,6 +769,7 @@ def _overview(
         members = [table_rows[i] for i in member_ids if i in table_rows]
         rates = [m for m in family.measures if m.kind == "rate"]
         monthly: dict[date, dict[str, Any]] = {}
+        by_person: dict[date, list[dict[str, Any]]] = defaultdict(list)  # each month's member rows
         columns = {c for m in rates for c in (m.numerator or "", *m.n_columns) if c}
         columns |= set(_COUNT_TRENDS.get(family.table, ("", ()))[1])
         sums = [f"sum({c}) AS {c}" for c in sorted(columns)]
@@ -788,6 +782,15 @@ def _overview(
                 [months[0], months[-1], *params],
             ):
                 monthly[row["period_start"]] = row
+        if rates:
+            for row in rows(
+                con,
+                f"""SELECT period_start, {", ".join(sorted(columns))} FROM {family.table}
+                    WHERE period_type = 'month' AND period_start BETWEEN ? AND ? AND {where}
+                    ORDER BY period_start, contributor_id""",
+                [months[0], months[-1], *params],
+            ):
+                by_person[row["period_start"]].append(row)
         measures = []
         for measure in family.measures:
             missing = _missing(measure, coverage)
@@ -800,10 +803,9 @@ def _overview(
                 if missing is not None:
                     team = _not_measured(team, missing)
                 for month in months:
-                    row = monthly.get(month, {})
-                    k = _int(row.get(measure.numerator or ""))
-                    n = sum(_int(row.get(c)) for c in measure.n_columns)
-                    lower, upper = wilson(k, n)
+                    pairs = _member_pairs(measure, by_person.get(month, []))
+                    k, n = sum(y for y, _ in pairs), sum(m for _, m in pairs)
+                    _rate, lower, upper = team_rate(pairs)
                     value = k / n if n >= scope.min_n and n else None
                     trend.append(TrendRow(month, k, n, value, lower, upper))
             not_enough = (

@@ -94,6 +94,11 @@ def render_markdown(report: Report) -> str:
         *notice_lines(report.coverage.notices()),
         _line(Raw("### "), "Team signals over the window"),
         "",
+        _line(
+            "A team rate pools its members' cases; its 95% interval counts people, not cases, as the "
+            "unit, so one very active person cannot make it look surer than it is."
+        ),
+        "",
         _row([Raw("signal"), Raw("team rate"), Raw("95% interval"), Raw("n")]),
         _row([Raw("---"), Raw("---:"), Raw("---"), Raw("---:")]),
     ]

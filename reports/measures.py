@@ -125,7 +125,7 @@ FAMILIES: tuple[Family, ...] = (
         (
             _rate(_CO, "active_weeks_ratio", "Weeks with activity", "active_weeks_ratio_numerator",
                   "active_weeks_ratio_denominator",
-                  "weeks with any commit, pull request, issue, review or comment, of the weeks observed (weeks are not independent: the interval is indicative)"),
+                  "weeks with any commit, pull request, issue, review or comment, of the weeks observed (a person's interval treats weeks as independent, so it is too narrow for activity that comes in streaks; the team interval counts people)"),
             Measure(_CO, "weekly_activity_cv", "Week-to-week variation of active days", "number",
                     ("active_weeks_ratio_denominator",), enough_column="is_enough_data_weekly_activity_cv",
                     help="how much the number of active days changes from week to week: standard deviation ÷ mean "

@@ -235,13 +235,23 @@ def test_markdown_escaping() -> None:
     assert md("two\nlines") == "two lines"
 
 
-def test_markdown_summary(report: ReportResult) -> None:
+def test_markdown_summary(report: ReportResult, small_db: Path) -> None:
     summary = report.markdown_path.read_text(encoding="utf-8")
     assert summary.startswith("## Performance-trust signals: all contributors, as of 2024-06-30")
     assert "not a verdict on a person" in summary and "interpersonal trust" in summary
     assert "Needs attention: 3 overdue, 4 due within 7 days" in summary
     assert f"[acme/app#8](<https://github.com/{REPO}/pull/8>)" in summary
-    assert "| Follow-through: Commitments finished on time | 55% | 28% to 79% | 11 |" in summary
+    # The team figure is the metric table's team row: 6 of 11 pooled over four people, with the
+    # person-clustered interval (4 %-97 %: four people as unequal as 0/2, 2/3, 4/5, 0/1 say little
+    # about a team; a naive Wilson over 11 cases said 28 %-79 %).
+    with closing(connect(small_db, read_only=True)) as con:
+        ((lower, upper),) = con.execute(
+            "SELECT on_time_rate_lower, on_time_rate_upper FROM metric_follow_through "
+            "WHERE team_id = 'all' AND period_type = 'window'"
+        ).fetchall()
+    shown = f"| Follow-through: Commitments finished on time | 55% | {lower:.0%} to {upper:.0%} | 11 |"
+    assert shown == "| Follow-through: Commitments finished on time | 55% | 4% to 97% | 11 |"
+    assert shown in summary
     assert "Dave Dunn" in summary  # as an assignee; no per-person rates in a chat summary
     assert "80%" not in summary
 
