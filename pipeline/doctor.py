@@ -437,25 +437,49 @@ def _scopes(user: requests.Response) -> Check:
             "github",
             OK,
             "scopes cannot be listed for fine-grained tokens (GitHub sends no X-OAuth-Scopes): check "
-            "repository access instead (the repository checks below do)",
+            "repository access instead (the repository checks below do); GitHub Projects due dates need "
+            "the organization permission Projects: read",
         )
     scopes = sorted({s.strip() for s in header.split(",") if s.strip()})
     shown = ", ".join(scopes) or "none"
+    note = _project_note(set(scopes))
     if "repo" in scopes:
         return Check(
-            "github", OK, f"classic token, scopes: {shown} (`repo` reads public and private repositories)"
+            "github",
+            OK,
+            f"classic token, scopes: {shown} (`repo` reads public and private repositories){note}",
         )
     if "public_repo" in scopes:
         return Check(
             "github",
             OK,
-            f"classic token, scopes: {shown}: public repositories only (private ones need the `repo` scope)",
+            f"classic token, scopes: {shown}: public repositories only (private ones need the `repo` scope)"
+            f"{note}",
         )
     return Check(
         "github",
         WARN,
-        f"classic token without the `repo` or `public_repo` scope (scopes: {shown})",
-        "give the token the `repo` scope (private repositories) or `public_repo` (public ones only)",
+        f"classic token without the `repo` or `public_repo` scope (scopes: {shown}){note}",
+        "give the token the `repo` scope (private repositories) or `public_repo` (public ones only), and "
+        "read:project for GitHub Projects due dates",
+    )
+
+
+PROJECT_SCOPE_FIX = (
+    "add it: `gh auth refresh -s read:project` (a GitHub CLI token), or tick read:project at "
+    "https://github.com/settings/tokens (GitHub Enterprise: the same page on your host)"
+)
+
+
+def _project_note(scopes: set[str]) -> str:
+    """GitHub Projects due dates (SPEC: a Projects date field, else an iteration, else the milestone)
+    need read:project (or project) on a classic token; without it GitHub answers INSUFFICIENT_SCOPES
+    and perftrust falls back to milestone due dates."""
+    if scopes & {"read:project", "project"}:
+        return "; read:project: GitHub Projects due dates are read"
+    return (
+        "; no read:project scope: due dates kept in GitHub Projects (date and iteration fields) cannot be "
+        f"read, only milestones' ({PROJECT_SCOPE_FIX})"
     )
 
 

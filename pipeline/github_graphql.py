@@ -1,4 +1,5 @@
-"""GitHub issues, pull requests, timelines and reviews through the GraphQL API (not the default path).
+"""GitHub issues, pull requests, timelines and reviews through the GraphQL API (the default path:
+`[github] api = "graphql"`; `api = "rest"` uses pipeline.github_sync).
 
 Why: the REST path spends one list page per 100 items plus one timeline request per changed item
 and one reviews request per changed pull request (about 1.6 requests an item). GitHub charges a
@@ -8,8 +9,9 @@ first 100 timeline items, assignees and labels costs 3 points. So issues and pul
 (or labels, assignees, review requests) page on, by themselves, many in one query (aliases).
 
 What stays REST (cheaper there, or one path per fact): the repository, milestones and review
-comments (conditional requests make an unchanged night free), items that left the repository,
-and the commit-author logins. A cheap "anything changed?" probe (the newest-updated item, asked
+comments (conditional requests make an unchanged night free) and items that left the repository.
+Commit-author logins (REST: one commit request per email) are asked 100 commits per query
+(aliases `c0: object(oid: ...)`, 1 point a query: no connections), giving REST's rows. A cheap "anything changed?" probe (the newest-updated item, asked
 with its ETag: a free 304 when nothing changed) comes before any GraphQL query.
 
 Output: the same raw tables, keys and envelope as `pipeline.github_sync` (raw_github__issues,
@@ -213,6 +215,21 @@ def more_query(jobs: list[tuple[int, str, bool]]) -> str:
     )
 
 
+def commit_logins_query(count: int) -> str:
+    """The account behind the author of `count` commits in one query (aliases c0, c1...; variables
+    $o0, $o1... the commit ids). No connection is asked, so GitHub charges 1 point for the whole
+    query and counts no nodes against its 500,000-node limit."""
+    params = ", ".join(["$owner: String!", "$name: String!", *(f"$o{i}: GitObjectID!" for i in range(count))])
+    body = "\n    ".join(
+        f"c{i}: object(oid: $o{i}) {{ ... on Commit {{ oid author {{ user {{ login databaseId }} }} }} }}"
+        for i in range(count)
+    )
+    return (
+        f"query perftrustCommitLogins({params}) {{\n  {_RATE}\n  repository(owner: $owner, name: $name) {{\n"
+        f"    {body}\n  }}\n}}"
+    )
+
+
 _DEFAULT_OPTIONS = GitHubSyncOptions()
 
 
@@ -221,6 +238,8 @@ class GraphQLOptions:
     page_size: int = 100  # items per list query (halved on 502/504/timeouts, down to 1)
     more_batch: int = 50  # item connections paged on per query
     min_remaining: int = 10  # stop (or wait for the reset) when the budget falls below this
+    commit_batch: int = 100  # commits whose author login one query asks for (1 point a query)
+    max_commit_logins: int = 10_000  # commit author emails looked up per run (100 points at most)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -569,6 +588,52 @@ class _GraphQLSync(_Sync):
                 graphql_issues_since=self.cursor.get("graphql_issues_since"),
                 graphql_pulls_after=self.cursor.get("graphql_pulls_after"),
             )
+
+    def commit_logins(self) -> None:
+        """REST's commit_logins (the account behind each commit author email not yet known, one
+        commit per email), `commit_batch` commits per query: the same rows for a point per 100.
+
+        One difference GitHub's schema makes: a commit's `author.user` is a User, so a commit
+        authored by a GitHub App bot gives no login here where REST names the bot; bot commits carry
+        noreply emails (`ID+name[bot]@users.noreply.github.com`), read without asking, so the rows
+        only differ for a bot committing under another address."""
+        asks = self.commit_login_asks(self.graphql.max_commit_logins)
+        owner, name = self.full_name.split("/", 1)
+        while asks:
+            batch = asks[: self.graphql.commit_batch]
+
+            def build(size: int, batch: list[tuple[str, str]] = batch) -> tuple[str, dict[str, Any]]:
+                chosen = batch[: max(1, min(len(batch), size))]
+                variables: dict[str, Any] = {"owner": owner, "name": name}
+                variables |= {f"o{i}": sha for i, (_, sha) in enumerate(chosen)}
+                return commit_logins_query(len(chosen)), variables
+
+            data = self._ask(build)
+            repository = data["repository"]
+            failed = {
+                str(path[1])
+                for path in (e.get("path") or [] for e in data["__errors"])
+                if len(path) >= 2 and path[0] == "repository"
+            }
+            answered = [k for k in repository if k.startswith("c") and k[1:].isdigit()]
+            now = utc_now()
+            found: list[tuple[Any, ...]] = []
+            for index in range(len(answered)):
+                email, sha = batch[index]
+                if f"c{index}" in failed:  # GitHub failed on this one: asked again next run
+                    continue
+                commit = repository.get(f"c{index}") or {}  # null: not on GitHub (local only, rewritten)
+                user = (commit.get("author") or {}).get("user") or {}
+                found.append(
+                    (self.key, email, sha, user.get("login"), user.get("databaseId"), now, self.run_id)
+                )
+            self.store_commit_logins(found)
+            if failed:
+                self.result.warnings.append(
+                    f"GitHub could not say who wrote {len(failed)} commits of {self.full_name} "
+                    f"({_describe(data['__errors'])}); asked again next run"
+                )
+            asks = asks[len(answered) :]
 
     def _stream(self, is_pull: bool) -> None:
         owner, name = self.full_name.split("/", 1)

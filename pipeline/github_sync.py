@@ -569,8 +569,9 @@ class _Sync:
             )
             self.result.warnings.append(f"#{number} left {self.full_name}: {reason}")
 
-    def commit_logins(self) -> None:
-        """The GitHub account behind each commit author email not yet known (one commit per email)."""
+    def commit_login_asks(self, limit: int) -> list[tuple[str, str]]:
+        """(email, newest commit sha) of each commit author email whose account is not known yet and
+        cannot be read off the address (noreply emails), at most `limit`, in email order."""
         rows = self.con.execute(
             """SELECT author_email, arg_max(sha, author_epoch) FROM raw_git__commits c
                WHERE repo = ? AND author_email LIKE '%@%'
@@ -580,7 +581,20 @@ class _Sync:
             [self.key],
         ).fetchall()
         asks = [(email, sha) for email, sha in rows if not github_login_from_email(email)]
-        asks = asks[: self.options.max_commit_logins]
+        return asks[:limit]
+
+    def store_commit_logins(self, found: list[tuple[Any, ...]]) -> None:
+        """Rows of raw_github__commit_authors: (repo, email, sha, login, user_id, fetched_at, run_id)."""
+        if found:
+            self.changed = True
+            with transaction(self.con):
+                self.con.executemany(
+                    "INSERT OR REPLACE INTO raw_github__commit_authors VALUES (?, ?, ?, ?, ?, ?, ?)", found
+                )
+
+    def commit_logins(self) -> None:
+        """The GitHub account behind each commit author email not yet known (one commit per email)."""
+        asks = self.commit_login_asks(self.options.max_commit_logins)
         found: list[tuple[Any, ...]] = []
         try:
             for email, sha in asks:
@@ -593,13 +607,7 @@ class _Sync:
                     (self.key, email, sha, author.get("login"), author.get("id"), utc_now(), self.run_id)
                 )
         finally:  # what was asked before a failure (the rate limit...) is kept: not asked again
-            if found:
-                self.changed = True
-                with transaction(self.con):
-                    self.con.executemany(
-                        "INSERT OR REPLACE INTO raw_github__commit_authors VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        found,
-                    )
+            self.store_commit_logins(found)
 
 
 def sync_github_repository(

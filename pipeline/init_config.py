@@ -88,6 +88,9 @@ path = "."
 # timeout = {gh.timeout:g}
 # GitHub Projects date fields holding an item's due date, by precedence. Not read yet: milestone due dates are used. Default: none.
 # due_date_fields = ["Due date", "Target date"]
+# Which GitHub API reads issues, pull requests, timelines, reviews and commit logins: "graphql" (a few
+# quota points per 100 items) or "rest" (a request per item). Same rows either way. Default: {_toml(gh.api)}.
+# api = {_toml(gh.api)}
 
 [metrics]
 # The trailing window of the `window` period, in days (90d) or weeks (12w). Default: "{metrics.window_days}d".

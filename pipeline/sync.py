@@ -129,17 +129,20 @@ def sync_github(
 ) -> list[StepResult]:
     """One step per GitHub repository (organizations expanded); a used-up rate limit stops the rest cleanly."""
     from pipeline.github_client import GitHubError, RateLimited
+    from pipeline.github_graphql import sync_github_repository_graphql
     from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
 
     names, steps = expand_organizations(client, repositories, organizations)
     options = GitHubSyncOptions(concurrency=settings.github.concurrency)
+    # [github].api: GraphQL by default; REST on request. Both write the same rows (tests/test_github_graphql.py).
+    extract = sync_github_repository if settings.github.api == "rest" else sync_github_repository_graphql
     stopped: str | None = None
     for name in names:
         if stopped:
             steps.append(_failed("github_sync", name, f"not synced: {stopped}"))
             continue
         try:
-            step = sync_github_repository(
+            step = extract(
                 con, client, name, run_id, options, progress=progress_for(name) if progress_for else None
             )
         except RateLimited as exc:

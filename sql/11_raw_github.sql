@@ -166,3 +166,60 @@ COMMENT ON COLUMN raw_github__commit_authors.login IS 'GitHub login of the autho
 COMMENT ON COLUMN raw_github__commit_authors.user_id IS 'GitHub user id.';
 COMMENT ON COLUMN raw_github__commit_authors.fetched_at IS 'When it was fetched (UTC).';
 COMMENT ON COLUMN raw_github__commit_authors.run_id IS 'Run that fetched it.';
+
+-- GitHub Projects (ProjectsV2), read through GraphQL by pipeline/github_projects.py.
+CREATE TABLE IF NOT EXISTS raw_github__project_items (
+    repo VARCHAR NOT NULL,
+    number INTEGER NOT NULL,
+    count_project_items INTEGER NOT NULL,
+    payload JSON NOT NULL,
+    url VARCHAR NOT NULL,
+    fetched_at TIMESTAMP NOT NULL,
+    run_id VARCHAR NOT NULL,
+    PRIMARY KEY (repo, number)
+);
+COMMENT ON TABLE raw_github__project_items IS 'The GitHub Projects entries of one issue or pull request (GraphQL Issue.projectItems / PullRequest.projectItems, every page, with each entry''s project and date and iteration field values), refetched whole when the item changed, while it is open, and once for every item. Key: (repo, number); an item on no project has a row with an empty list.';
+COMMENT ON COLUMN raw_github__project_items.repo IS 'Repository key.';
+COMMENT ON COLUMN raw_github__project_items.number IS 'Issue or pull request number.';
+COMMENT ON COLUMN raw_github__project_items.count_project_items IS 'Projects the item is on (entries in payload).';
+COMMENT ON COLUMN raw_github__project_items.payload IS 'JSON array of ProjectV2Item nodes as GitHub returned them: id, isArchived, project { id number title url closed owner { login } }, fieldValues { nodes } (date and iteration values with their field''s name).';
+COMMENT ON COLUMN raw_github__project_items.url IS 'API path it came from (/graphql).';
+COMMENT ON COLUMN raw_github__project_items.fetched_at IS 'When it was fetched (UTC).';
+COMMENT ON COLUMN raw_github__project_items.run_id IS 'Run that fetched it.';
+
+CREATE TABLE IF NOT EXISTS raw_github__project_due_observations (
+    repo VARCHAR NOT NULL,
+    number INTEGER NOT NULL,
+    project_id VARCHAR NOT NULL,
+    field_name VARCHAR NOT NULL,
+    due_source VARCHAR NOT NULL,
+    project_owner VARCHAR,
+    project_number INTEGER,
+    project_title VARCHAR,
+    due_date DATE,
+    iteration_title VARCHAR,
+    iteration_start_date DATE,
+    iteration_duration INTEGER,
+    first_observed_at TIMESTAMP NOT NULL,
+    last_observed_at TIMESTAMP NOT NULL,
+    first_run_id VARCHAR NOT NULL,
+    last_run_id VARCHAR NOT NULL,
+    PRIMARY KEY (repo, number, project_id, field_name, first_observed_at)
+);
+COMMENT ON TABLE raw_github__project_due_observations IS 'The due date each run saw on each (item, project, field) candidate, one row per stretch of runs that saw the same date (GitHub keeps no history of field changes): date fields whose name is in [github].due_date_fields and every iteration field. A value cleared, or the item taken off the project, starts a stretch with due_date NULL.';
+COMMENT ON COLUMN raw_github__project_due_observations.repo IS 'Repository key.';
+COMMENT ON COLUMN raw_github__project_due_observations.number IS 'Issue or pull request number.';
+COMMENT ON COLUMN raw_github__project_due_observations.project_id IS 'GraphQL node id of the project.';
+COMMENT ON COLUMN raw_github__project_due_observations.field_name IS 'Name of the date or iteration field (as named when first seen in this stretch).';
+COMMENT ON COLUMN raw_github__project_due_observations.due_source IS 'project_date (a date field) or project_iteration (an iteration field: due on the iteration''s last day).';
+COMMENT ON COLUMN raw_github__project_due_observations.project_owner IS 'Login of the organization or user owning the project.';
+COMMENT ON COLUMN raw_github__project_due_observations.project_number IS 'Project number (per owner).';
+COMMENT ON COLUMN raw_github__project_due_observations.project_title IS 'Project title when last seen.';
+COMMENT ON COLUMN raw_github__project_due_observations.due_date IS 'The due date: the date field''s value, or the iteration''s start + duration - 1 day; NULL = no value (cleared or taken off the project).';
+COMMENT ON COLUMN raw_github__project_due_observations.iteration_title IS 'Iteration title (iteration fields).';
+COMMENT ON COLUMN raw_github__project_due_observations.iteration_start_date IS 'Iteration start date.';
+COMMENT ON COLUMN raw_github__project_due_observations.iteration_duration IS 'Iteration length in days.';
+COMMENT ON COLUMN raw_github__project_due_observations.first_observed_at IS 'First run that saw this value (UTC).';
+COMMENT ON COLUMN raw_github__project_due_observations.last_observed_at IS 'Latest run that saw this value (UTC).';
+COMMENT ON COLUMN raw_github__project_due_observations.first_run_id IS 'The first run.';
+COMMENT ON COLUMN raw_github__project_due_observations.last_run_id IS 'The latest run.';

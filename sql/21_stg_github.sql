@@ -241,3 +241,83 @@ COMMENT ON COLUMN stg_github__milestones.html_url IS 'Link on GitHub.';
 COMMENT ON COLUMN stg_github__milestones.deleted_at IS 'When a sync found it deleted (UTC).';
 COMMENT ON COLUMN stg_github__milestones.fetched_at IS 'When it was fetched (UTC).';
 COMMENT ON COLUMN stg_github__milestones.run_id IS 'Run that fetched it.';
+
+CREATE OR REPLACE VIEW stg_github__project_items AS
+WITH entries AS (
+    SELECT repo, number, unnest(json_extract(payload, '$[*]')) AS node, fetched_at, run_id
+    FROM raw_github__project_items
+)
+SELECT
+    repo,
+    number,
+    node->>'$.id' AS project_item_id,
+    node->>'$.project.id' AS project_id,
+    node->>'$.project.owner.login' AS project_owner,
+    CAST(node->>'$.project.number' AS INTEGER) AS project_number,
+    perftrust_clean_text(node->>'$.project.title') AS project_title,
+    node->>'$.project.url' AS project_url,
+    coalesce(CAST(node->>'$.project.closed' AS BOOLEAN), false) AS is_project_closed,
+    coalesce(CAST(node->>'$.isArchived' AS BOOLEAN), false) AS is_archived,
+    fetched_at,
+    run_id
+FROM entries;
+COMMENT ON VIEW stg_github__project_items IS 'raw_github__project_items unnested: one row per (issue or pull request, project it is on).';
+COMMENT ON COLUMN stg_github__project_items.repo IS 'Repository key.';
+COMMENT ON COLUMN stg_github__project_items.number IS 'Issue or pull request number.';
+COMMENT ON COLUMN stg_github__project_items.project_item_id IS 'GraphQL node id of the project item.';
+COMMENT ON COLUMN stg_github__project_items.project_id IS 'GraphQL node id of the project.';
+COMMENT ON COLUMN stg_github__project_items.project_owner IS 'Login of the organization or user owning the project.';
+COMMENT ON COLUMN stg_github__project_items.project_number IS 'Project number (per owner).';
+COMMENT ON COLUMN stg_github__project_items.project_title IS 'Project title.';
+COMMENT ON COLUMN stg_github__project_items.project_url IS 'Link to the project on GitHub.';
+COMMENT ON COLUMN stg_github__project_items.is_project_closed IS 'The project is closed.';
+COMMENT ON COLUMN stg_github__project_items.is_archived IS 'The item is archived on that project (its values still count).';
+COMMENT ON COLUMN stg_github__project_items.fetched_at IS 'When it was fetched (UTC).';
+COMMENT ON COLUMN stg_github__project_items.run_id IS 'Run that fetched it.';
+
+CREATE OR REPLACE VIEW stg_github__project_field_values AS
+WITH entries AS (
+    SELECT repo, number, unnest(json_extract(payload, '$[*]')) AS node, fetched_at, run_id
+    FROM raw_github__project_items
+), field_values AS (
+    SELECT repo, number, node, unnest(json_extract(node, '$.fieldValues.nodes[*]')) AS value, fetched_at, run_id
+    FROM entries
+)
+SELECT
+    repo,
+    number,
+    node->>'$.id' AS project_item_id,
+    node->>'$.project.id' AS project_id,
+    node->>'$.project.owner.login' AS project_owner,
+    CAST(node->>'$.project.number' AS INTEGER) AS project_number,
+    perftrust_clean_text(node->>'$.project.title') AS project_title,
+    value->>'$.field.name' AS field_name,
+    CASE value->>'$.__typename' WHEN 'ProjectV2ItemFieldDateValue' THEN 'date' ELSE 'iteration' END AS value_type,
+    CAST(value->>'$.date' AS DATE) AS date_value,
+    value->>'$.title' AS iteration_title,
+    CAST(value->>'$.startDate' AS DATE) AS iteration_start_date,
+    CAST(value->>'$.duration' AS INTEGER) AS iteration_duration,
+    CAST(CAST(value->>'$.startDate' AS DATE) + CAST(value->>'$.duration' AS INTEGER) - 1 AS DATE) AS iteration_last_day,
+    perftrust_utc(value->>'$.updatedAt') AS updated_at,
+    fetched_at,
+    run_id
+FROM field_values
+WHERE value->>'$.__typename' IN ('ProjectV2ItemFieldDateValue', 'ProjectV2ItemFieldIterationValue');
+COMMENT ON VIEW stg_github__project_field_values IS 'The date and iteration values of each project item: one row per (issue or pull request, project, field), every date and iteration field whatever its name (which ones are due dates: fct_due_date_observations).';
+COMMENT ON COLUMN stg_github__project_field_values.repo IS 'Repository key.';
+COMMENT ON COLUMN stg_github__project_field_values.number IS 'Issue or pull request number.';
+COMMENT ON COLUMN stg_github__project_field_values.project_item_id IS 'GraphQL node id of the project item.';
+COMMENT ON COLUMN stg_github__project_field_values.project_id IS 'GraphQL node id of the project.';
+COMMENT ON COLUMN stg_github__project_field_values.project_owner IS 'Login of the project''s owner.';
+COMMENT ON COLUMN stg_github__project_field_values.project_number IS 'Project number (per owner).';
+COMMENT ON COLUMN stg_github__project_field_values.project_title IS 'Project title.';
+COMMENT ON COLUMN stg_github__project_field_values.field_name IS 'Field name.';
+COMMENT ON COLUMN stg_github__project_field_values.value_type IS 'date or iteration.';
+COMMENT ON COLUMN stg_github__project_field_values.date_value IS 'A date field''s value.';
+COMMENT ON COLUMN stg_github__project_field_values.iteration_title IS 'An iteration field''s iteration title.';
+COMMENT ON COLUMN stg_github__project_field_values.iteration_start_date IS 'Its first day.';
+COMMENT ON COLUMN stg_github__project_field_values.iteration_duration IS 'Its length in days.';
+COMMENT ON COLUMN stg_github__project_field_values.iteration_last_day IS 'Its last day: start + duration - 1 (the due date an iteration gives).';
+COMMENT ON COLUMN stg_github__project_field_values.updated_at IS 'When the value last changed (UTC).';
+COMMENT ON COLUMN stg_github__project_field_values.fetched_at IS 'When it was fetched (UTC).';
+COMMENT ON COLUMN stg_github__project_field_values.run_id IS 'Run that fetched it.';

@@ -20,17 +20,99 @@ COMMENT ON COLUMN fct_milestones.html_url IS 'Link on GitHub.';
 
 CREATE OR REPLACE VIEW fct_due_date_observations AS
 SELECT repo, milestone_number, due_on, CAST(due_on AS DATE) AS due_date, first_observed_at, last_observed_at,
-       first_run_id, last_run_id
-FROM raw_github__due_date_observations;
-COMMENT ON VIEW fct_due_date_observations IS 'The due date each milestone had, as seen run after run: one row per stretch of runs that saw the same value. A due date moved after it passed shows as a new row whose first_observed_at is later than the old due_date.';
+       first_run_id, last_run_id, 'milestone' AS due_source, CAST(NULL AS INTEGER) AS number,
+       CAST(NULL AS VARCHAR) AS project_owner, CAST(NULL AS INTEGER) AS project_number,
+       CAST(NULL AS VARCHAR) AS project_title, CAST(NULL AS VARCHAR) AS field_name,
+       CAST(NULL AS VARCHAR) AS iteration_title
+FROM raw_github__due_date_observations
+UNION ALL
+SELECT repo, NULL, NULL, due_date, first_observed_at, last_observed_at, first_run_id, last_run_id, due_source,
+       number, project_owner, project_number, project_title, field_name, iteration_title
+FROM raw_github__project_due_observations;
+COMMENT ON VIEW fct_due_date_observations IS 'Every due date candidate as seen run after run, one row per stretch of runs that saw the same value: milestones (due_source milestone: one per milestone) and GitHub Projects values (project_date, project_iteration: one per item, project and field). A due date moved after it passed shows as a new row whose first_observed_at is later than the old due_date.';
 COMMENT ON COLUMN fct_due_date_observations.repo IS 'Repository key.';
-COMMENT ON COLUMN fct_due_date_observations.milestone_number IS 'Milestone number.';
-COMMENT ON COLUMN fct_due_date_observations.due_on IS 'due_on seen (UTC; NULL = no due date).';
-COMMENT ON COLUMN fct_due_date_observations.due_date IS 'Its date part (UTC).';
+COMMENT ON COLUMN fct_due_date_observations.milestone_number IS 'Milestone number (milestone rows).';
+COMMENT ON COLUMN fct_due_date_observations.due_on IS 'due_on seen (UTC; NULL = no due date; milestone rows).';
+COMMENT ON COLUMN fct_due_date_observations.due_date IS 'The due date seen: the date part of due_on (UTC), a project date field''s value, or an iteration''s last day (start + duration - 1); NULL = none.';
 COMMENT ON COLUMN fct_due_date_observations.first_observed_at IS 'First run that saw it (UTC).';
 COMMENT ON COLUMN fct_due_date_observations.last_observed_at IS 'Latest run that saw it (UTC).';
 COMMENT ON COLUMN fct_due_date_observations.first_run_id IS 'First run that saw it.';
 COMMENT ON COLUMN fct_due_date_observations.last_run_id IS 'Latest run that saw it.';
+COMMENT ON COLUMN fct_due_date_observations.due_source IS 'milestone, project_date (a GitHub Projects date field named in [github].due_date_fields) or project_iteration (an iteration field).';
+COMMENT ON COLUMN fct_due_date_observations.number IS 'Issue or pull request number (project rows; a milestone''s items: fct_issues.milestone_number).';
+COMMENT ON COLUMN fct_due_date_observations.project_owner IS 'Login of the project''s owner (project rows).';
+COMMENT ON COLUMN fct_due_date_observations.project_number IS 'Project number, per owner (project rows).';
+COMMENT ON COLUMN fct_due_date_observations.project_title IS 'Project title (project rows).';
+COMMENT ON COLUMN fct_due_date_observations.field_name IS 'The date or iteration field (project rows).';
+COMMENT ON COLUMN fct_due_date_observations.iteration_title IS 'The iteration (project_iteration rows).';
+
+-- SPEC precedence of an item's due date: a GitHub Projects date field, else an iteration's last day,
+-- else the milestone's due date. Several project candidates of one kind (two projects, or two due
+-- fields on one project): the lowest project number wins, then the owner's login, then the field
+-- name (alphabetical), then the project's node id. Each candidate is taken as known at as_of: the
+-- latest observation made by then, else the earliest one (as milestones are).
+CREATE OR REPLACE MACRO perftrust_project_due_at(as_of) AS TABLE
+WITH known AS (
+    SELECT *, row_number() OVER (
+                  PARTITION BY repo, number, project_id, field_name
+                  ORDER BY (first_observed_at <= as_of) DESC,
+                           CASE WHEN first_observed_at <= as_of THEN first_observed_at END DESC,
+                           first_observed_at) AS pick
+    FROM raw_github__project_due_observations
+), ranked AS (
+    SELECT *, row_number() OVER (
+                  PARTITION BY repo, number
+                  ORDER BY CASE due_source WHEN 'project_date' THEN 1 ELSE 2 END, project_number,
+                           project_owner, field_name, project_id) AS due_rank
+    FROM known WHERE pick = 1 AND due_date IS NOT NULL
+)
+SELECT repo, number, due_date, due_source, project_owner AS due_project_owner,
+       project_number AS due_project_number, project_title AS due_project_title, field_name AS due_field_name,
+       iteration_title AS due_iteration_title,
+       CASE due_source WHEN 'project_date' THEN 'Project "' || project_title || '", field "' || field_name || '"'
+            ELSE 'Project "' || project_title || '", iteration "' || iteration_title || '" of field "'
+                 || field_name || '"' END AS due_evidence
+FROM ranked WHERE due_rank = 1;
+
+CREATE OR REPLACE VIEW fct_item_due_dates AS
+WITH items AS (
+    SELECT repo, number, is_pull_request, milestone_number FROM stg_github__issues WHERE gone_reason IS NULL
+), project AS (
+    SELECT * FROM perftrust_project_due_at(TIMESTAMP '9999-12-31')
+)
+SELECT
+    i.repo,
+    i.number,
+    CASE WHEN i.is_pull_request THEN 'github:pr:' ELSE 'github:issue:' END || i.repo || '#' || i.number AS item_key,
+    coalesce(p.due_date, m.due_date) AS due_date,
+    CASE WHEN p.due_date IS NOT NULL THEN p.due_source WHEN m.due_date IS NOT NULL THEN 'milestone' END AS due_source,
+    p.due_project_owner,
+    p.due_project_number,
+    p.due_project_title,
+    p.due_field_name,
+    p.due_iteration_title,
+    i.milestone_number,
+    m.due_date AS milestone_due_date,
+    CASE WHEN p.due_date IS NOT NULL THEN p.due_evidence
+         WHEN m.due_date IS NOT NULL THEN 'Milestone "' || m.title || '"' END AS due_evidence
+FROM items i
+LEFT JOIN project p ON p.repo = i.repo AND p.number = i.number
+LEFT JOIN stg_github__milestones m ON m.repo = i.repo AND m.number = i.milestone_number
+WHERE p.due_date IS NOT NULL OR m.due_date IS NOT NULL;
+COMMENT ON VIEW fct_item_due_dates IS 'The due date of each issue and pull request that has one, as last synced, by SPEC''s precedence: a GitHub Projects date field, else an iteration''s last day, else the milestone''s due date; between projects the lowest project number, then owner login, then field name. fct_commitments applies the same rule as of its as_of.';
+COMMENT ON COLUMN fct_item_due_dates.repo IS 'Repository key.';
+COMMENT ON COLUMN fct_item_due_dates.number IS 'Issue or pull request number.';
+COMMENT ON COLUMN fct_item_due_dates.item_key IS 'fct_issues.issue_key or fct_pull_requests.pull_request_key.';
+COMMENT ON COLUMN fct_item_due_dates.due_date IS 'The due date.';
+COMMENT ON COLUMN fct_item_due_dates.due_source IS 'project_date, project_iteration or milestone.';
+COMMENT ON COLUMN fct_item_due_dates.due_project_owner IS 'Owner login of the project it came from (project sources).';
+COMMENT ON COLUMN fct_item_due_dates.due_project_number IS 'Number of that project.';
+COMMENT ON COLUMN fct_item_due_dates.due_project_title IS 'Title of that project.';
+COMMENT ON COLUMN fct_item_due_dates.due_field_name IS 'The date or iteration field it came from.';
+COMMENT ON COLUMN fct_item_due_dates.due_iteration_title IS 'The iteration (project_iteration).';
+COMMENT ON COLUMN fct_item_due_dates.milestone_number IS 'The item''s current milestone.';
+COMMENT ON COLUMN fct_item_due_dates.milestone_due_date IS 'That milestone''s due date (kept visible when a project date wins).';
+COMMENT ON COLUMN fct_item_due_dates.due_evidence IS 'Where the due date came from, for reports: Project "Roadmap", field "Target date" / Project "Roadmap", iteration "Sprint 4" of field "Sprint" / Milestone "v1.2".';
 
 CREATE OR REPLACE VIEW fct_issues AS
 SELECT

@@ -12,7 +12,9 @@ import github
 import pytest
 from graphql import parse, validate
 
+from pipeline.config import GitHubConfig, Settings, settings_from_dict
 from pipeline.db import connect
+from pipeline.errors import ConfigError
 from pipeline.github_client import ClientSettings, GitHubClient, GitHubError, RateLimited
 from pipeline.github_graphql import (
     ISSUE_TYPES,
@@ -26,6 +28,7 @@ from pipeline.github_graphql import (
 )
 from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
 from pipeline.runs import StepResult, start_run
+from pipeline.sync import run_sync
 from tests.support.github_graphql import github_schema, query_cost
 from tests.support.github_scenario import Dataset, generate_dataset
 from tests.support.github_server import GitHubServer
@@ -383,3 +386,132 @@ def test_bot_logins_are_normalised_to_rests_form() -> None:
     }
     assert rest_user({"__typename": "User", "login": "mona", "databaseId": 1})["login"] == "mona"  # type: ignore[index]
     assert rest_user(None) is None
+
+
+# -- commit-author logins, batched -------------------------------------------------------------------
+
+
+def seed_git_commits(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> list[tuple[str, str]]:
+    """raw_git__commits as a git sync of the repository's clone would leave them (the dataset's
+    commits), plus one commit GitHub does not have; returns the (email, sha) the lookup will ask."""
+    repo = dataset.repositories[0]
+    rows = [
+        (c.sha, c.author_name, c.author_email, int(c.authored_at.timestamp())) for c in repo.commits.values()
+    ]
+    rows.append(("f" * 40, "Local Only", "local-only@corp.example", 2_000_000_000))
+    con.executemany(
+        """INSERT INTO raw_git__commits (repo, sha, parent_shas, author_name, author_email, author_epoch,
+           run_id, extracted_at) VALUES (?, ?, [], ?, ?, ?, 'seed', now())""",
+        [(repo.full_name, *row) for row in rows],
+    )
+    newest: dict[str, tuple[int, str]] = {}
+    for sha, _, email, epoch in rows:
+        if "@" in email and "noreply.github.com" not in email:
+            newest[email] = max(newest.get(email, (epoch, sha)), (epoch, sha))
+    return sorted((email, sha) for email, (_, sha) in newest.items())
+
+
+def commit_authors(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    return con.execute(
+        "SELECT repo, email, sha, login, user_id FROM raw_github__commit_authors ORDER BY ALL"
+    ).fetchall()
+
+
+def test_commit_author_logins_in_batches_give_the_rest_rows_for_a_point_per_batch(
+    server: GitHubServer, dataset: Dataset, tmp_path: Path
+) -> None:
+    full_name = dataset.repositories[0].full_name
+    with_logins = GitHubSyncOptions(concurrency=1, commit_logins=True)
+    by_rest, by_graphql = connect(tmp_path / "rest.duckdb"), connect(tmp_path / "graphql.duckdb")
+    asks = seed_git_commits(by_rest, dataset)
+    assert seed_git_commits(by_graphql, dataset) == asks and len(asks) > 12
+
+    server.reset_log()
+    sync_github_repository(by_rest, client(server), full_name, start_run(by_rest, "test"), with_logins)
+    rest_lookups = server.requests_by_endpoint(counted_only=True)["/repos/{owner}/{repo}/commits/{ref}"]
+    assert rest_lookups == len(asks)  # one request per email
+
+    server.reset_log()
+    log_before = len(server.graphql.log)
+    batch = 5  # several batches on a small repository (the default is 100)
+    result = sync_github_repository_graphql(
+        by_graphql,
+        client(server),
+        full_name,
+        start_run(by_graphql, "test"),
+        with_logins,
+        graphql=GraphQLOptions(commit_batch=batch),
+    )
+    assert result.status == "succeeded"
+    lookups = [e for e in server.graphql.log[log_before:] if "perftrustCommitLogins" in e.operation]
+    assert "/repos/{owner}/{repo}/commits/{ref}" not in server.requests_by_endpoint()  # no REST lookup
+    assert len(lookups) == -(-len(asks) // batch)
+    assert all(e.cost == 1 and e.nodes == 0 and not e.errors for e in lookups)  # no connection: 1 point
+
+    rows = commit_authors(by_rest)
+    assert commit_authors(by_graphql) == rows
+    assert [(email, sha) for _, email, sha, _, _ in rows] == asks
+    by_email = {email: (login, user_id) for _, email, _, login, user_id in rows}
+    assert by_email["local-only@corp.example"] == (None, None)  # not on GitHub
+    linked = [login for login, _ in by_email.values() if login]
+    assert len(linked) >= 8 and all(isinstance(u, int) for login, u in by_email.values() if login)
+    unlinked = dataset.repositories[0].items[dataset.repositories[0].scenarios["unlinked_commit_author"][0]]
+    assert unlinked.pull is not None
+    assert any(sha == unlinked.pull.head_sha and login is None for _, _, sha, login, _ in rows)
+
+    # Known emails are not asked again; a batch at the default size costs 1 point per 100 emails.
+    server.reset_log()
+    log_before = len(server.graphql.log)
+    sync_github_repository_graphql(
+        by_graphql, client(server), full_name, start_run(by_graphql, "t"), with_logins
+    )
+    assert not [e for e in server.graphql.log[log_before:] if "perftrustCommitLogins" in e.operation]
+
+
+def test_a_commit_lookup_github_fails_on_is_asked_again_next_run(
+    server: GitHubServer, dataset: Dataset, tmp_path: Path
+) -> None:
+    full_name = dataset.repositories[0].full_name
+    with_logins = GitHubSyncOptions(concurrency=1, commit_logins=True)
+    con = connect(tmp_path / "graphql.duckdb")
+    asks = seed_git_commits(con, dataset)
+    server.graphql.inject_error("object", type="FORBIDDEN", times=1)
+    result = sync_github_repository_graphql(con, client(server), full_name, start_run(con, "t"), with_logins)
+    assert any("could not say who wrote 1 commits" in w for w in result.warnings), result.warnings
+    assert len(commit_authors(con)) == len(asks) - 1
+    sync_github_repository_graphql(con, client(server), full_name, start_run(con, "t"), with_logins)
+    assert [(e, s) for _, e, s, _, _ in commit_authors(con)] == asks
+
+
+# -- [github] api: which extractor sync_github runs ------------------------------------------------------
+
+
+def test_the_api_setting_is_validated_and_graphql_is_the_default(tmp_path: Path) -> None:
+    source = tmp_path / "perftrust.toml"
+    assert settings_from_dict({}, source).github.api == "graphql"
+    assert settings_from_dict({"github": {"api": "rest"}}, source).github.api == "rest"
+    with pytest.raises(ConfigError, match=r"\[github\]\.api = 'soap' is not understood") as bad:
+        settings_from_dict({"github": {"api": "soap"}}, source)
+    assert '"graphql"' in str(bad.value.fix) and '"rest"' in str(bad.value.fix)
+    with pytest.raises(ConfigError, match="github"):
+        settings_from_dict({"github": {"api": 1}}, source)
+
+
+@pytest.mark.parametrize("api", ["graphql", "rest"])
+def test_run_sync_reads_github_through_the_configured_api(
+    server: GitHubServer, dataset: Dataset, tmp_path: Path, api: str
+) -> None:
+    full_name = dataset.repositories[0].full_name
+    con = connect(tmp_path / f"{api}.duckdb")
+    settings = Settings() if api == "graphql" else Settings(github=GitHubConfig(api="rest"))
+    summary = run_sync(con, settings, [], github_repositories=[full_name], github_client=client(server))
+    assert summary.status == "succeeded"
+    (step,) = summary.steps
+    urls = {u for (u,) in con.execute("SELECT DISTINCT url FROM raw_github__issues").fetchall()}
+    timelines = server.requests_by_endpoint().get("/repos/{owner}/{repo}/issues/{issue_number}/timeline", 0)
+    if api == "graphql":
+        assert urls == {"/graphql"} and timelines == 0
+        assert step.details["graphql_queries"] == sum(1 for r in server.requests if r.path == "/graphql") > 0
+    else:
+        assert "/graphql" not in urls and timelines > 0
+        assert not any(r.path == "/graphql" for r in server.requests)

@@ -1,7 +1,11 @@
 """GitHub sync progress below the page (issue 10): runs cut by the rate limit, by faults or by a bad
 answer keep every item whose details arrived, resume without refetching them, never move the
 since-cursor past an item whose details are missing, and converge to one uninterrupted run; a cut
-step records what it really did; nothing a server echoes (a token, credentials) is kept or shown."""
+step records what it really did; nothing a server echoes (a token, credentials) is kept or shown.
+
+Both extractors ([github] api): the REST one (pipeline.github_sync) and the GraphQL one, the default
+(pipeline.github_graphql). Tests that count REST detail requests or kill a REST sync are REST's; the
+convergence, rate-limit and secrets tests run on both."""
 
 from __future__ import annotations
 
@@ -22,9 +26,10 @@ import duckdb
 import pytest
 import requests
 
-from pipeline.config import Settings
+from pipeline.config import GitHubConfig, Settings
 from pipeline.db import connect, sql_dir
 from pipeline.github_client import ClientSettings, GitHubClient, GitHubError, RateLimited
+from pipeline.github_graphql import GraphQLOptions, sync_github_repository_graphql
 from pipeline.github_sync import SOURCE, GitHubSyncOptions, parse_time, sync_github_repository
 from pipeline.runs import StepResult, read_cursor, record_step, start_run
 from pipeline.sync import run_sync
@@ -93,7 +98,7 @@ def issues(con: duckdb.DuckDBPyConnection) -> dict[int, Any]:
 
 
 def check_progress_invariants(
-    con: duckdb.DuckDBPyConnection, reference: duckdb.DuckDBPyConnection, key: str
+    con: duckdb.DuckDBPyConnection, reference: duckdb.DuckDBPyConnection, key: str, api: str = "rest"
 ) -> None:
     """After any run, cut or not: each stored item has exactly the timeline and reviews of one
     uninterrupted run (an item row is the record that its details are there), and the since-cursor
@@ -109,12 +114,21 @@ def check_progress_invariants(
         assert got_timelines.get(number, []) == want_timelines.get(number, []), number
         assert got_reviews.get(number, []) == want_reviews.get(number, []), number
     assert set(got_timelines) <= set(got) and set(got_reviews) <= set(got)  # no details without their item
-    since = parse_time((read_cursor(con, SOURCE, key) or {}).get("issues_since"))
-    if since is not None:
-        behind = {n for n, updated_at in want_updated.items() if updated_at < since}
-        assert behind <= set(got), (
-            f"cursor {since} is past items without details: {sorted(behind - set(got))}"
-        )
+    cursor = read_cursor(con, SOURCE, key) or {}
+    pulls = dict(reference.execute("SELECT number, is_pull_request FROM raw_github__issues").fetchall())
+    # REST: one since-cursor over issues and PRs; GraphQL: one for issues, one for pull requests.
+    streams = (
+        [("issues_since", {True, False})]
+        if api == "rest"
+        else [("graphql_issues_since", {False}), ("graphql_pulls_since", {True})]
+    )
+    for name, kinds in streams:
+        since = parse_time(cursor.get(name))
+        if since is not None:
+            behind = {n for n, updated_at in want_updated.items() if updated_at < since and pulls[n] in kinds}
+            assert behind <= set(got), (
+                f"cursor {name} {since} is past items without details: {sorted(behind - set(got))}"
+            )
 
 
 def detail_requests(server: GitHubServer, status: int | None = None) -> list[tuple[str, int]]:
@@ -171,10 +185,38 @@ def client(server: GitHubServer, token: str = TOKEN) -> GitHubClient:
     )
 
 
-def sync(con: duckdb.DuckDBPyConnection, github: GitHubClient, full_name: str, **options: Any) -> StepResult:
-    return sync_github_repository(
-        con, github, full_name, start_run(con, "test"), GitHubSyncOptions(commit_logins=False, **options)
+def sync(
+    con: duckdb.DuckDBPyConnection,
+    github: GitHubClient,
+    full_name: str,
+    api: str = "rest",
+    graphql: GraphQLOptions | None = None,
+    **options: Any,
+) -> StepResult:
+    run_id, sync_options = start_run(con, "test"), GitHubSyncOptions(commit_logins=False, **options)
+    if api == "rest":
+        return sync_github_repository(con, github, full_name, run_id, sync_options)
+    return sync_github_repository_graphql(
+        con, github, full_name, run_id, sync_options, graphql=graphql or GraphQLOptions()
     )
+
+
+def graphql_reference(server: GitHubServer, full_name: str, path: Path) -> duckdb.DuckDBPyConnection:
+    """One uninterrupted GraphQL run: the truth a cut sequence of GraphQL runs must end equal to."""
+    con = connect(path)
+    assert sync(con, client(server), full_name, api="graphql").status == "succeeded"
+    return con
+
+
+def rewritten(con: duckdb.DuckDBPyConnection, before: dict[int, str]) -> set[int]:
+    """Items committed by an earlier run (number -> run_id) that this run wrote again: on the GraphQL
+    path the sign that details were fetched again for an item already stored whole."""
+    now = dict(con.execute("SELECT number, run_id FROM raw_github__issues").fetchall())
+    return {n for n, run in before.items() if now.get(n) != run}
+
+
+def stored_runs(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    return dict(con.execute("SELECT number, run_id FROM raw_github__issues").fetchall())
 
 
 def first_page(server: GitHubServer, full_name: str) -> list[dict[str, Any]]:
@@ -370,6 +412,81 @@ def test_runs_against_a_server_failing_half_the_requests_converge(
     assert snapshot(con) == snapshot(reference.con)
 
 
+GRAPHQL_BUDGET = 14  # points a GraphQL run may spend: it stops below 10 left, so about 4 queries a run
+SMALL_PAGES = GraphQLOptions(page_size=20)  # 1 point a list page: a whole sync is about 20 queries
+
+
+def test_graphql_runs_under_a_small_budget_converge_to_one_uninterrupted_run(
+    server: GitHubServer, dataset: Dataset, tmp_path: Path
+) -> None:
+    """The GraphQL budget (points) runs out every few queries, its reset hours away: each run keeps
+    what it committed, rewrites nothing committed before, and the runs end equal to one run."""
+    full_name = dataset.repositories[0].full_name
+    reference = graphql_reference(server, full_name, tmp_path / "reference.duckdb")
+    points_before = server.graphql.points
+    assert sync(connect(tmp_path / "one.duckdb"), client(server), full_name, "graphql", SMALL_PAGES).status
+    one_run = server.graphql.points - points_before  # one uninterrupted run with these pages
+    con = connect(tmp_path / "budget.duckdb")
+    runs: list[str] = []
+    limited: list[str] = []
+    state: tuple[Any, ...] = ()
+    for _ in range(60):
+        server.graphql.quota = server.graphql.used.get(TOKEN, 0) + GRAPHQL_BUDGET
+        server.graphql.reset_at = int(time.time()) + 3 * 3600  # far beyond max_rate_limit_wait
+        before = stored_runs(con)
+        try:
+            runs.append(sync(con, client(server), full_name, "graphql", SMALL_PAGES).status)
+        except RateLimited as exc:
+            runs.append("failed")
+            limited.append(str(exc))
+        assert not rewritten(con, before), "items committed before were fetched and written again"
+        check_progress_invariants(con, reference, full_name, api="graphql")
+        progress = (len(issues(con)), json.dumps(read_cursor(con, SOURCE, full_name), sort_keys=True))
+        assert progress != state, f"run {len(runs)} made no progress"
+        state = progress
+        if runs[-1] != "failed":
+            break
+    assert runs[-1] == "succeeded", limited
+    assert len(limited) == len(runs) - 1 >= 3  # the budget really cut runs
+    assert all("GraphQL budget" in e or "rate limit" in e for e in limited), limited
+    assert snapshot(con) == snapshot(reference)
+    # Economy: one run's points, plus what a cut run asks again: the list page at each stream's
+    # cursor (the issues stream is read from its cursor each run until both streams are through).
+    spent = server.graphql.points - points_before - one_run
+    assert one_run <= spent <= one_run + 3 * (len(runs) - 1), (spent, one_run, len(runs))
+    reference.close()
+
+
+def test_graphql_runs_against_a_server_failing_half_the_requests_converge(
+    server: GitHubServer, dataset: Dataset, tmp_path: Path
+) -> None:
+    """50 % of all requests, GraphQL queries included, answer 500/502/503 or drop the connection."""
+    full_name = dataset.repositories[0].full_name
+    reference = graphql_reference(server, full_name, tmp_path / "reference.duckdb")
+    con = connect(tmp_path / "faulty.duckdb")
+    server.fault_rate = 0.5
+    failed = 0
+    graphql_faults = 0
+    for _ in range(100):
+        server.reset_log()
+        before = stored_runs(con)
+        try:
+            status = sync(con, client(server), full_name, "graphql", SMALL_PAGES).status
+        except GitHubError as exc:
+            assert exc.transient, exc
+            failed += 1
+            status = "failed"
+        graphql_faults += sum(1 for r in server.requests if r.path == "/graphql" and r.status != 200)
+        assert not rewritten(con, before), "items committed before were fetched and written again"
+        check_progress_invariants(con, reference, full_name, api="graphql")
+        if status != "failed":
+            break
+    assert status == "succeeded"
+    assert graphql_faults >= 5 and server.random_faults > 20
+    assert snapshot(con) == snapshot(reference)
+    reference.close()
+
+
 # -- 2. a failed step records what it did -------------------------------------------------------------------
 
 
@@ -426,28 +543,38 @@ def test_a_failed_step_carries_its_real_requests_rows_and_duration(
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("api", ["rest", "graphql"])
 def test_a_rate_limited_sync_records_its_real_requests_in_pipeline_run_steps(
-    server: GitHubServer, dataset: Dataset, tmp_path: Path
+    server: GitHubServer, dataset: Dataset, tmp_path: Path, api: str
 ) -> None:
     full_name = dataset.repositories[0].full_name
-    server.quota = QUOTA
-    server.reset_at = int(time.time()) + 3 * 3600
+    if api == "rest":
+        server.quota = QUOTA
+        server.reset_at = int(time.time()) + 3 * 3600
+    else:  # the GraphQL budget (points) runs out; REST's quota does not
+        server.graphql.quota = server.graphql.used.get(TOKEN, 0) + GRAPHQL_BUDGET
+        server.graphql.reset_at = int(time.time()) + 3 * 3600
     con = connect(tmp_path / "sync.duckdb")
     started = time.perf_counter()
-    summary = run_sync(con, Settings(), [], github_repositories=[full_name], github_client=client(server))
+    settings = Settings(github=GitHubConfig(api=api))
+    summary = run_sync(con, settings, [], github_repositories=[full_name], github_client=client(server))
     wall = time.perf_counter() - started
     assert summary.status == "failed"
     (row,) = con.execute(
         "SELECT status, count_api_requests, count_rows_added, duration_seconds, error_message, "
-        "details->>'$.rate_limit_remaining' FROM pipeline_run_steps WHERE step = 'github_sync'"
+        "details->>'$.rate_limit_remaining', details->>'$.graphql_remaining', "
+        "details->>'$.graphql_queries' FROM pipeline_run_steps WHERE step = 'github_sync'"
     ).fetchall()
     stored = con.execute("SELECT count(*) FROM raw_github__issues").fetchall()[0][0]
-    assert row[0] == "failed" and "rate limit" in row[4]
-    assert row[1] == len(server.requests) and row[2] == stored > 0 and row[5] == "0"
+    assert row[0] == "failed" and ("rate limit" if api == "rest" else "GraphQL budget") in row[4]
+    assert row[1] == len(server.requests) and row[2] == stored > 0
+    if api == "rest":
+        assert row[5] == "0" and row[7] is None
+    else:  # stopped before the budget was gone: the queries it made are among the requests
+        queries = sum(1 for r in server.requests if r.path == "/graphql")
+        assert int(row[6]) < 10 and int(row[7]) == queries >= 2
     assert 0.1 * wall < row[3] < wall
-    assert con.execute("SELECT count_api_requests, rate_limit_remaining FROM pipeline_runs").fetchall() == [
-        (row[1], 0)
-    ]
+    assert con.execute("SELECT count_api_requests FROM pipeline_runs").fetchall() == [(row[1],)]
 
 
 # -- 3. secrets a server echoes -------------------------------------------------------------------------------
@@ -495,19 +622,27 @@ def every_table(con: duckdb.DuckDBPyConnection) -> str:
     )
 
 
+@pytest.mark.parametrize("api", ["rest", "graphql"])
 @pytest.mark.parametrize("kind", ["403", "422", "500", "non-json"])
 def test_secrets_a_server_echoes_never_reach_the_error_the_step_or_the_database(
-    server: GitHubServer, dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+    server: GitHubServer,
+    dataset: Dataset,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    api: str,
 ) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)  # the client's own token is what must be scrubbed
     full_name = dataset.repositories[0].full_name
-    server.inject(r"/issues$", **answer(kind))  # the list, after the repository and milestones
+    # REST: the list, after the repository and milestones; GraphQL: the first query.
+    server.inject(r"/issues$" if api == "rest" else r"/graphql$", **answer(kind))
     con = connect(tmp_path / "echo.duckdb")
     with pytest.raises(GitHubError) as info:
-        sync(con, client(server), full_name)
+        sync(con, client(server), full_name, api=api)
     step = info.value.step
     assert step is not None and step.error_message
-    if kind != "500":  # 5xx bodies are not quoted at all; the others are, without the secrets
+    if kind != "500" and (api, kind) != ("graphql", "non-json"):
+        # 5xx bodies are not quoted at all (nor a non-JSON /graphql answer); the others are, without the secrets
         assert "(request had credentials ***; also ***; remote https://***@git.example.com" in str(info.value)
     record_step(con, start_run(con, "echo"), step)
     for text in (
@@ -521,9 +656,20 @@ def test_secrets_a_server_echoes_never_reach_the_error_the_step_or_the_database(
     assert_no_secret(every_table(con))
 
 
-@pytest.mark.parametrize("kind", ["403", "422", "non-json", "link"])
+@pytest.mark.parametrize(
+    ("api", "kind"),
+    [
+        *(("rest", kind) for kind in ("403", "422", "non-json", "link")),
+        *(("graphql", kind) for kind in ("403", "422", "non-json")),  # no next-page links in GraphQL
+    ],
+)
 def test_secrets_a_server_echoes_never_reach_pipeline_run_steps_or_any_table(
-    server: GitHubServer, dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+    server: GitHubServer,
+    dataset: Dataset,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    api: str,
 ) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     full_name = dataset.repositories[0].full_name
@@ -534,14 +680,15 @@ def test_secrets_a_server_echoes_never_reach_pipeline_run_steps_or_any_table(
             r"/issues$", headers={"Link": f'<{url.replace("http://", f"http://u:{PASSWORD}@")}>; rel="next"'}
         )
     else:
-        server.inject(r"/issues$", **answer(kind))
+        server.inject(r"/issues$" if api == "rest" else r"/graphql$", **answer(kind))
     con = connect(tmp_path / "echo.duckdb")
-    summary = run_sync(con, Settings(), [], github_repositories=[full_name], github_client=client(server))
+    settings = Settings(github=GitHubConfig(api=api))
+    summary = run_sync(con, settings, [], github_repositories=[full_name], github_client=client(server))
     assert summary.status == ("succeeded" if kind == "link" else "failed")
     if kind == "link":
         urls = con.execute("SELECT DISTINCT url FROM raw_github__issues WHERE url LIKE '%page=2%'").fetchall()
         assert urls and all("access_token=***&key=***" in u and "http://***@127.0.0.1" in u for (u,) in urls)
     else:
         (message,) = con.execute("SELECT error_message FROM pipeline_run_steps").fetchall()[0]
-        assert "credentials ***" in message
+        assert "credentials ***" in message or (api, kind) == ("graphql", "non-json")
     assert_no_secret(every_table(con))

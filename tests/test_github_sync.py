@@ -426,12 +426,18 @@ def test_cli_syncs_github_and_never_stores_the_token(
     for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall():
         text = str(con.execute(f"SELECT * FROM {table}").fetchall())
         assert TOKEN not in text, table
-    steps = con.execute("SELECT step, status, count_api_requests FROM pipeline_run_steps").fetchall()
-    assert steps[0][:2] == ("github_sync", "succeeded") and steps[0][2] > 100
+    steps = con.execute(
+        "SELECT step, status, count_api_requests, count_rows_added, details->>'$.graphql_queries' "
+        "FROM pipeline_run_steps"
+    ).fetchall()
+    step, status, requests, rows, queries = steps[0]
+    assert (step, status) == ("github_sync", "succeeded") and rows > 100
+    # Through GraphQL, the default: a few queries (they spend points, not the REST quota) and REST requests.
+    assert 2 <= int(queries) < requests < 50
     run = con.execute(
         "SELECT count_api_requests, count_not_modified, rate_limit_remaining FROM pipeline_runs"
     ).fetchall()
-    assert run == [(steps[0][2], 0, 10**9 - steps[0][2])]
+    assert run == [(requests, 0, 10**9 - (requests - int(queries)))]
     logins = con.execute("SELECT count(*) FROM dim_identities WHERE source = 'github'").fetchall()[0][0]
     assert logins > 5
     bad = CliRunner().invoke(main, ["sync", "--github", "not a repo", "--db", str(db)])

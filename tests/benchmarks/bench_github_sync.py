@@ -1,10 +1,19 @@
-"""Benchmark: full GitHub sync of a seeded 10k-issue, 3k-PR repository from the local server.
+"""Benchmark: GitHub sync of a seeded 10k-issue, 3k-PR repository from the local server, through the
+REST path (`[github] api = "rest"`) and the GraphQL path (`api = "graphql"`, the default).
 
     .venv/bin/python -m tests.benchmarks.bench_github_sync [--issues 10000] [--prs 3000]
 
-Prints requests made against the minimum (ceil(items/100) list pages + one reviews request per PR
-+ one timeline request per item), wall time, and the cost of a no-change re-sync. A benchmark,
-not a test: nothing is asserted. Figures from the project's 2-core machine are in the README.
+Each path syncs the same repository (with the git commits of its pull requests already in the
+database, so the commit-author logins are looked up too) into its own database: a first sync, a
+no-change night, then a night after 100 items changed. Quota units: for REST, the requests that cost
+quota (GitHub does not count 304s); for GraphQL, the points GitHub's formula charges (what the local
+server's /graphql charges, checked against GitHub's documented examples in the tests) plus the REST
+requests the GraphQL path still makes (repository, milestones, review comments, the change probe).
+Also printed: the REST path's requests against its minimum (ceil(items/100) list pages + one
+timeline request per item + one reviews request per PR + one commit request per author email) and
+wall times. The last line: `quota units: rest R, graphql G (G/R = x)` for the first sync. A
+benchmark, not a test: nothing is asserted. Figures from the project's 2-core machine are in the
+README.
 """
 
 from __future__ import annotations
@@ -13,14 +22,63 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from pipeline.db import connect
 from pipeline.github_client import ClientSettings, GitHubClient
+from pipeline.github_graphql import sync_github_repository_graphql
 from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
-from pipeline.runs import start_run
-from tests.support.github_scenario import generate_dataset, minimum_requests
+from pipeline.identities import github_login_from_email
+from pipeline.runs import StepResult, start_run
+from tests.support.github_scenario import Dataset, generate_dataset, minimum_requests
 from tests.support.github_server import GitHubServer
+
+Extract = Callable[..., StepResult]
+PATHS: dict[str, Extract] = {"rest": sync_github_repository, "graphql": sync_github_repository_graphql}
+
+
+def seed_git_commits(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> int:
+    """raw_git__commits as a git sync of the clone would leave them; returns the emails to look up."""
+    repo = dataset.repositories[0]
+    rows = [
+        (repo.full_name, c.sha, c.author_name, c.author_email, int(c.authored_at.timestamp()))
+        for c in repo.commits.values()
+    ]
+    con.executemany(
+        """INSERT INTO raw_git__commits (repo, sha, parent_shas, author_name, author_email, author_epoch,
+           run_id, extracted_at) VALUES (?, ?, [], ?, ?, ?, 'bench', now())""",
+        rows,
+    )
+    return len({r[3] for r in rows if "@" in r[3] and not github_login_from_email(r[3])})
+
+
+def measure(
+    server: GitHubServer, con: duckdb.DuckDBPyConnection, api: str, full_name: str, options: GitHubSyncOptions
+) -> dict[str, Any]:
+    """One sync through one path: its quota units, requests, queries, points and wall time."""
+    client = GitHubClient("valid-token", ClientSettings(base_url=server.base_url))
+    server.reset_log()
+    points = server.graphql.points
+    queries = len(server.graphql.log)
+    started = time.perf_counter()
+    step = PATHS[api](con, client, full_name, start_run(con, "bench"), options)
+    seconds = time.perf_counter() - started
+    rest_counted = server.counted_requests
+    graphql_points = server.graphql.points - points
+    return {
+        "units": rest_counted + graphql_points,
+        "rest_requests": len([r for r in server.requests if r.path != "/graphql"]),
+        "rest_counted": rest_counted,
+        "not_modified": step.count_not_modified,
+        "graphql_queries": len(server.graphql.log) - queries,
+        "graphql_points": graphql_points,
+        "rows_added": step.count_rows_added,
+        "seconds": round(seconds, 2),
+    }
 
 
 def main() -> None:
@@ -30,39 +88,53 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=10_000)
     parser.add_argument("--prs", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--changed", type=int, default=100, help="items changed before the last night")
     args = parser.parse_args()
 
     started = time.perf_counter()
     dataset = generate_dataset(1, issues=args.issues, prs=args.prs)
     generated = time.perf_counter() - started
     repo = dataset.repositories[0]
-    minimum = minimum_requests(dataset, repo)
-    options = GitHubSyncOptions(concurrency=args.concurrency, commit_logins=False)
-    with tempfile.TemporaryDirectory() as tmp, GitHubServer(dataset, quota=10**9) as server:
-        con = connect(Path(tmp) / "bench.duckdb")
-        client = GitHubClient("valid-token", ClientSettings(base_url=server.base_url))
-        started = time.perf_counter()
-        full = sync_github_repository(con, client, repo.full_name, start_run(con, "bench"), options)
-        full_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        again = sync_github_repository(con, client, repo.full_name, start_run(con, "bench"), options)
-        again_seconds = time.perf_counter() - started
-        counts = {
-            table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            for table in ("fct_issues", "fct_pull_requests", "fct_reviews", "stg_github__timeline_events")
-        }
-    figures = {
+    options = GitHubSyncOptions(concurrency=args.concurrency, max_commit_logins=10**6)
+    figures: dict[str, Any] = {
         "issues": args.issues,
         "pull_requests": args.prs,
         "dataset_seconds": round(generated, 2),
-        "minimum_requests": minimum,
-        "full_sync_requests": full.count_api_requests,
-        "ratio_to_minimum": round(full.count_api_requests / minimum, 4),
-        "full_sync_seconds": round(full_seconds, 1),
-        "requests_per_second": round(full.count_api_requests / full_seconds),
-        "resync_requests": again.count_api_requests,
-        "resync_not_modified": again.count_not_modified,
-        "resync_seconds": round(again_seconds, 3),
+    }
+    nights: dict[str, dict[str, dict[str, Any]]] = {"first": {}, "no_change": {}, "changed": {}}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        GitHubServer(dataset, quota=10**9, graphql_quota=10**9) as server,
+    ):
+        assert (
+            server.graphql.schema is not None
+        )  # GitHub's schema loads once (a second or two), outside the timings
+        cons = {api: connect(Path(tmp) / f"{api}.duckdb") for api in PATHS}
+        emails = {api: seed_git_commits(con, dataset) for api, con in cons.items()}["rest"]
+        for api, con in cons.items():
+            nights["first"][api] = measure(server, con, api, repo.full_name, options)
+            nights["no_change"][api] = measure(server, con, api, repo.full_name, options)
+        items = len(list(repo.visible_items()))
+        dataset.advance(seed=2, hours=20, fraction_updated=args.changed / items)
+        for api, con in cons.items():
+            nights["changed"][api] = measure(server, con, api, repo.full_name, options)
+        counts = {
+            table: cons["graphql"].execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            for table in (
+                "fct_issues",
+                "fct_pull_requests",
+                "fct_reviews",
+                "stg_github__timeline_events",
+                "raw_github__commit_authors",
+            )
+        }
+    minimum = minimum_requests(dataset, repo) + emails
+    rest, graphql = nights["first"]["rest"], nights["first"]["graphql"]
+    figures |= {
+        "commit_author_emails": emails,
+        "rest_minimum_requests": minimum,
+        "rest_ratio_to_minimum": round(rest["rest_counted"] / minimum, 4),
+        **{f"{night}_{api}": m for night, by_api in nights.items() for api, m in by_api.items()},
         **counts,
     }
     out = Path("bench-results")
@@ -71,6 +143,17 @@ def main() -> None:
     width = max(map(len, figures))
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
+    for night, by_api in nights.items():
+        r, g = by_api["rest"], by_api["graphql"]
+        print(
+            f"{night:<10} rest {r['units']:>6} units {r['seconds']:>7} s | graphql {g['units']:>5} units "
+            f"({g['graphql_points']} points in {g['graphql_queries']} queries + {g['rest_counted']} REST) "
+            f"{g['seconds']:>7} s"
+        )
+    ratio = graphql["units"] / rest["units"]
+    print(
+        f"quota units: rest {rest['units']}, graphql {graphql['units']} (G/R = {ratio:.4f}, 1/{1 / ratio:.1f})"
+    )
 
 
 if __name__ == "__main__":

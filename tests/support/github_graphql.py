@@ -22,7 +22,10 @@
   or ``Bot`` (a bot's ``login`` without ``[bot]``, as GitHub's GraphQL API has it), commits by oid
   (author email and linked user), ``databaseId`` (32-bit Int: a larger id is an error there) and
   ``fullDatabaseId`` (BigInt, a string), ``body`` ``""`` where REST has null, and a deleted
-  account as a null author/actor;
+  account as a null author/actor; ``Issue.projectItems`` / ``PullRequest.projectItems`` over the
+  dataset's projects (``add_projects``): ``ProjectV2Item`` with its ``project`` (owner, number,
+  title, url) and ``fieldValues`` (the Title text value, date values, iteration values with
+  ``startDate``, ``duration``, ``title``, ``iterationId``, each with its ``field``);
 * injects GraphQL's own faults: errors in a 200 answer with partial data (:meth:`inject_error`: a
   field fails with FORBIDDEN / NOT_FOUND / any type, and null bubbles up as GitHub's executor does),
   502 for queries above a node count (``timeout_above_nodes``, GitHub's "couldn't respond in time"
@@ -76,6 +79,10 @@ from tests.support.github_scenario import (
     IssueComment,
     Label,
     Milestone,
+    Project,
+    ProjectField,
+    ProjectItem,
+    ProjectIteration,
     Repository,
     Review,
     TimelineEvent,
@@ -456,6 +463,7 @@ class _Resolvers:
             return _page(live, [m.number for m in live], lambda m: self.milestone(repo, m), args)
 
         def git_object(info: Any, oid: str | None = None, expression: str | None = None) -> JSON | None:
+            self.fault("object")
             commit = repo.commits.get((oid or expression or "").lower())
             if commit is None:
                 return None
@@ -627,6 +635,7 @@ class _Resolvers:
             "comments": comments,
             "timelineItems": timeline,
             "repository": lambda info, **args: self.repository(repo),
+            "projectItems": lambda info, **args: self.project_items(item, args),
         }
         if not is_pull:
             body["state"] = item.state.upper()
@@ -691,6 +700,100 @@ class _Resolvers:
             changedFiles=pull.changed_files,
         )
         return body
+
+    # -- GitHub Projects (ProjectsV2) ------------------------------------------------------------
+
+    def project_items(self, item: Issue, args: JSON) -> JSON:
+        """Issue.projectItems / PullRequest.projectItems: the item's entries on every project, in the
+        order they were added; ``includeArchived`` (default true) as GitHub has it."""
+        self.fault("projectItems")
+        entries = sorted(
+            (
+                (project, entry)
+                for project in self.ds.projects
+                for entry in project.items
+                if entry.content is item and (args.get("includeArchived", True) or not entry.archived)
+            ),
+            key=lambda pair: pair[1].id,
+        )
+        return _page(entries, list(range(len(entries))), lambda pair: self.project_item(*pair), args)
+
+    def project(self, project: Project) -> JSON:
+        kind = "orgs" if project.owner.type == "Organization" else "users"
+        path = f"/{kind}/{project.owner.login}/projects/{project.number}"
+        return {
+            "__typename": "ProjectV2",
+            "id": project.node_id,
+            "fullDatabaseId": str(project.id),
+            "number": project.number,
+            "title": project.title,
+            "closed": project.closed,
+            "public": False,
+            "template": False,
+            "shortDescription": None,
+            "readme": None,
+            "createdAt": _iso(project.created_at),
+            "updatedAt": _iso(max((i.updated_at for i in project.items), default=project.created_at)),
+            "url": f"{WEB}{path}",
+            "resourcePath": path,
+            "owner": self.actor(project.owner),
+            "creator": None,
+        }
+
+    def project_field(self, f: ProjectField) -> JSON:
+        return {
+            "__typename": "ProjectV2IterationField" if f.data_type == "ITERATION" else "ProjectV2Field",
+            "id": f.node_id,
+            "databaseId": f.id,
+            "name": f.name,
+            "dataType": f.data_type,
+        }
+
+    def project_item(self, project: Project, entry: ProjectItem) -> JSON:
+        def field_values(info: Any, **args: Any) -> JSON:
+            values: list[JSON] = []
+            for f in project.fields:  # GitHub's default order: the fields' positions
+                common = {
+                    "id": _b64_id(f"PVTFV_{entry.id}_{f.id}"),
+                    "field": self.project_field(f),
+                    "createdAt": _iso(entry.created_at),
+                    "updatedAt": _iso(entry.updated_at),
+                    "creator": None,
+                }
+                value = entry.values.get(f.name)
+                if f.data_type == "TITLE":
+                    values.append(
+                        common | {"__typename": "ProjectV2ItemFieldTextValue", "text": entry.content.title}
+                    )
+                elif isinstance(value, ProjectIteration):
+                    values.append(
+                        common
+                        | {
+                            "__typename": "ProjectV2ItemFieldIterationValue",
+                            "iterationId": value.id,
+                            "title": value.title,
+                            "titleHTML": value.title,
+                            "startDate": value.start_date.isoformat(),
+                            "duration": value.duration,
+                        }
+                    )
+                elif value is not None:
+                    values.append(
+                        common | {"__typename": "ProjectV2ItemFieldDateValue", "date": value.isoformat()}
+                    )
+            return _page(values, list(range(len(values))), lambda v: v, args)
+
+        return {
+            "__typename": "ProjectV2Item",
+            "id": entry.node_id,
+            "fullDatabaseId": str(entry.id),
+            "isArchived": entry.archived,
+            "type": "PULL_REQUEST" if entry.content.pull is not None else "ISSUE",
+            "createdAt": _iso(entry.created_at),
+            "updatedAt": _iso(entry.updated_at),
+            "project": self.project(project),
+            "fieldValues": field_values,
+        }
 
     def comment(self, repo: Repository, item: Issue, c: IssueComment) -> JSON:
         kind = "pull" if item.pull is not None else "issues"
@@ -767,6 +870,10 @@ class _Resolvers:
                 willCloseTarget=False,
             )
         return body
+
+
+def _b64_id(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
 
 
 def _item_state(item: Issue) -> str:

@@ -34,6 +34,10 @@ and new items after ``dataset.now``), and :meth:`Dataset.change_milestone_due` m
 touching any issue's ``updated_at`` (exactly the case an incremental sync based on ``since`` misses).
 Every mutation takes ``dataset.lock`` and bumps ``dataset.version``, which the server watches.
 
+GitHub Projects are opt-in: :func:`add_projects` adds org and user projects with date and iteration
+fields (its own random generator and ids, so nothing else changes) and returns
+:data:`PROJECT_SCENARIOS`; :meth:`Dataset.set_project_value` moves or clears a value between runs.
+
 ``minimum_requests(dataset, repo)`` is the request-count oracle: the fewest GET requests (100 per page)
 a complete sync of one repository needs.
 """
@@ -47,7 +51,7 @@ import math
 import random
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -64,6 +68,10 @@ __all__ = [
     "IssueComment",
     "Label",
     "Milestone",
+    "Project",
+    "ProjectField",
+    "ProjectItem",
+    "ProjectIteration",
     "PullRequest",
     "Repository",
     "Review",
@@ -72,6 +80,7 @@ __all__ = [
     "TimelineEvent",
     "Transfer",
     "User",
+    "add_projects",
     "generate_dataset",
     "minimum_requests",
     "pacific_midnight_utc",
@@ -472,6 +481,8 @@ class Dataset:
     version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _ids: _Ids = field(default_factory=_Ids, repr=False)
+    # GitHub Projects (ProjectsV2), org- and user-owned; empty unless add_projects() was called.
+    projects: list[Project] = field(default_factory=list)
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -505,6 +516,36 @@ class Dataset:
             milestone = self.repo(repo).milestones[number]
             milestone.due_on = new_due
             milestone.updated_at = max(self.now, milestone.updated_at)
+            self.version += 1
+
+    def project(self, owner: str, number: int) -> Project:
+        """A project by owner login and number."""
+        for project in self.projects:
+            if project.owner.login == owner and project.number == number:
+                return project
+        raise KeyError((owner, number))
+
+    def set_project_value(
+        self,
+        owner: str,
+        project_number: int,
+        repo: str | int,
+        number: int,
+        field_name: str,
+        value: date | ProjectIteration | None,
+    ) -> None:
+        """Set (or clear, with None) an item's value of a project field: the item's project item gets
+        a new ``updated_at``; the issue's ``updated_at`` does not change (GitHub's behaviour, so an
+        incremental issue sync alone never sees it)."""
+        with self.lock:
+            project = self.project(owner, project_number)
+            content = self.item(repo, number)
+            target = next(i for i in project.items if i.content is content)
+            if value is None:
+                target.values.pop(field_name, None)
+            else:
+                target.values[field_name] = value
+            target.updated_at = max(self.now, target.updated_at)
             self.version += 1
 
     def delete_milestone(self, repo: str | int, number: int) -> None:
@@ -1569,3 +1610,211 @@ def minimum_requests(dataset: Dataset, repo: str | int | Repository, per_page: i
 def iso(moment: datetime | None) -> str | None:
     """GitHub's timestamp format (``2024-01-31T07:00:00Z``)."""
     return None if moment is None else moment.strftime(_TIME_FMT)
+
+
+# --------------------------------------------------------------------------------------------------
+# GitHub Projects (ProjectsV2): opt-in with add_projects(); draws from its own random generator and
+# id counters, so the rest of the dataset (and every test built on it) is unchanged.
+# --------------------------------------------------------------------------------------------------
+
+PROJECT_SCENARIOS: Final[dict[str, str]] = {
+    "project_date": "assigned issue, closed as completed, in one project with a due date field only",
+    "project_iteration_done": "assigned issue in one project with an iteration that ended before dataset.now, no date field",
+    "project_iteration_running": "open assigned issue whose iteration is still running at dataset.now",
+    "project_over_milestone": "assigned issue with a dated milestone and a project date field on another day",
+    "two_projects": "assigned issue with a date in two projects (org #1 Roadmap and org #2 Release plan), on different days",
+    "project_date_moved": "open assigned issue with a due date in Release plan only (tests move it between runs)",
+    "project_start_date_only": 'assigned issue whose only project date is "Start date" (not a due field)',
+}
+
+
+@dataclass(eq=False, slots=True)
+class ProjectIteration:
+    id: str  # GitHub's iterationId: a short hex string
+    title: str
+    start_date: date
+    duration: int  # days
+
+    @property
+    def last_day(self) -> date:
+        return self.start_date + timedelta(days=self.duration - 1)
+
+
+@dataclass(eq=False, slots=True)
+class ProjectField:
+    id: int
+    node_id: str
+    name: str
+    data_type: str  # TITLE, DATE, ITERATION, TEXT...
+    iterations: list[ProjectIteration] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class ProjectItem:
+    id: int
+    node_id: str
+    content: Issue
+    repo: Repository
+    created_at: datetime
+    updated_at: datetime
+    archived: bool = False
+    values: dict[str, date | ProjectIteration] = field(default_factory=dict)  # field name -> value
+
+
+@dataclass(eq=False, slots=True)
+class Project:
+    number: int
+    id: int
+    node_id: str
+    title: str
+    owner: User  # an Organization or a User
+    created_at: datetime
+    fields: list[ProjectField] = field(default_factory=list)
+    items: list[ProjectItem] = field(default_factory=list)
+    closed: bool = False
+    scenarios: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def field_named(self, name: str) -> ProjectField:
+        return next(f for f in self.fields if f.name == name)
+
+
+def _completed(item: Issue) -> bool:
+    return item.state == "closed" and item.state_reason in (None, "completed")
+
+
+def add_projects(dataset: Dataset) -> dict[str, list[tuple[str, int]]]:
+    """Give the dataset GitHub Projects: org project #1 "Roadmap" (date fields "Target date" and
+    "Start date", iteration field "Sprint": 14-day iterations from ``dataset.start`` to past
+    ``dataset.now``), org project #2 "Release plan" (date field "Due date") and user project #1
+    "Personal board" of the first person (date field "End date"); about a third of the items are on
+    Roadmap, some on the others. Returns the scenarios (:data:`PROJECT_SCENARIOS` name -> [(repo
+    full name, item number)]), each guaranteed once per repository when it has eligible items."""
+    with dataset.lock:
+        rng = random.Random(dataset.seed * 1_000_003 + 71)
+        ids = itertools.count(80_000_001)
+        org, person = dataset.org, dataset.humans[0]
+        start = dataset.start.date()
+
+        def make_field(
+            name: str, kind: str, iterations: list[ProjectIteration] | None = None
+        ) -> ProjectField:
+            fid = next(ids)
+            return ProjectField(fid, _b64(f"PVTF_{fid}"), name, kind, iterations or [])
+
+        sprints = []
+        day, index = start, 1
+        while day <= dataset.now.date() + timedelta(days=28):
+            sprints.append(ProjectIteration(f"{rng.getrandbits(32):08x}", f"Sprint {index}", day, 14))
+            day += timedelta(days=14)
+            index += 1
+
+        def make_project(number: int, title: str, owner: User, fields: list[ProjectField]) -> Project:
+            pid = next(ids)
+            title_field = make_field("Title", "TITLE")
+            return Project(
+                number, pid, _b64(f"PVT_{pid}"), title, owner, dataset.start, [title_field, *fields]
+            )
+
+        roadmap = make_project(
+            1, "Roadmap", org,
+            [make_field("Target date", "DATE"), make_field("Start date", "DATE"),
+             make_field("Sprint", "ITERATION", sprints)],
+        )  # fmt: skip
+        release = make_project(2, "Release plan", org, [make_field("Due date", "DATE")])
+        personal = make_project(1, "Personal board", person, [make_field("End date", "DATE")])
+        dataset.projects.extend([roadmap, release, personal])
+        scenarios: dict[str, list[tuple[str, int]]] = {name: [] for name in PROJECT_SCENARIOS}
+
+        def put(project: Project, repo: Repository, item: Issue, **values: date | ProjectIteration) -> None:
+            pid = next(ids)
+            created = max(item.created_at, dataset.start)
+            entry = next((i for i in project.items if i.content is item), None)
+            if entry is None:
+                entry = ProjectItem(pid, _b64(f"PVTI_{pid}"), item, repo, created, created)
+                project.items.append(entry)
+            names = {"target": "Target date", "start": "Start date", "sprint": "Sprint", "due": "Due date",
+                     "end": "End date"}  # fmt: skip
+            for key, value in values.items():
+                entry.values[names[key]] = value
+
+        def sprint_of(day: date) -> ProjectIteration:
+            return next((s for s in sprints if s.start_date <= day <= s.last_day), sprints[-1])
+
+        today = dataset.now.date()
+        for repo in dataset.repositories:
+            if repo.deleted:
+                continue
+            issues = sorted((i for i in repo.issues() if i.assignees), key=lambda i: i.number)
+            used: set[int] = set()
+
+            def pick(
+                test: Callable[[Issue], bool], issues: list[Issue] = issues, used: set[int] = used
+            ) -> Issue | None:
+                for candidate in issues:
+                    if candidate.number not in used and test(candidate):
+                        used.add(candidate.number)
+                        return candidate
+                return None
+
+            chosen: dict[str, Issue | None] = {
+                "project_date": pick(
+                    lambda i: _completed(i) and (i.milestone is None or i.milestone.due_on is None)
+                ),
+                "project_iteration_done": pick(lambda i: i.closed_at is not None and _completed(i)),
+                "project_iteration_running": pick(lambda i: i.state == "open"),
+                "project_over_milestone": pick(
+                    lambda i: _completed(i) and i.milestone is not None and i.milestone.due_on is not None
+                ),
+                "two_projects": pick(lambda i: _completed(i)),
+                "project_date_moved": pick(lambda i: i.state == "open"),
+                "project_start_date_only": pick(lambda i: True),
+            }
+            for name, item in chosen.items():
+                if item is None:
+                    continue
+                scenarios[name].append((repo.full_name, item.number))
+                closed_day = item.closed_at.date() if item.closed_at else today
+                if name == "project_date":
+                    put(roadmap, repo, item, target=closed_day + timedelta(days=2))
+                elif name == "project_iteration_done":
+                    put(roadmap, repo, item, sprint=sprint_of(closed_day - timedelta(days=20)))
+                elif name == "project_iteration_running":
+                    put(roadmap, repo, item, sprint=sprint_of(today))
+                elif name == "project_over_milestone":
+                    assert item.milestone is not None and item.milestone.due_on is not None
+                    put(roadmap, repo, item, target=closed_day - timedelta(days=3))
+                elif name == "two_projects":
+                    put(roadmap, repo, item, target=closed_day + timedelta(days=5))
+                    put(release, repo, item, due=closed_day - timedelta(days=5))
+                elif name == "project_date_moved":
+                    put(release, repo, item, due=today + timedelta(days=10))
+                else:
+                    put(roadmap, repo, item, start=item.created_at.date())
+            for item in sorted(repo.visible_items(), key=lambda i: i.number):
+                if item.number in used:
+                    continue
+                created = item.created_at.date()
+                if rng.random() < 0.35:
+                    draw = rng.random()
+                    if draw < 0.45:
+                        put(roadmap, repo, item, target=created + timedelta(days=rng.randint(3, 60)))
+                    elif draw < 0.85:
+                        put(
+                            roadmap,
+                            repo,
+                            item,
+                            sprint=sprint_of(created + timedelta(days=rng.randint(0, 14))),
+                        )
+                    elif draw < 0.95:
+                        put(roadmap, repo, item, target=created + timedelta(days=rng.randint(3, 60)),
+                            sprint=sprint_of(created), start=created)  # fmt: skip
+                    else:
+                        put(roadmap, repo, item)  # on the board, no dates
+                if rng.random() < 0.12:
+                    put(release, repo, item, due=created + timedelta(days=rng.randint(7, 90)))
+                if rng.random() < 0.05:
+                    put(personal, repo, item, end=created + timedelta(days=rng.randint(1, 30)))
+        for project in dataset.projects:
+            project.scenarios = scenarios
+        dataset.version += 1
+        return scenarios
