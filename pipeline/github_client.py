@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import github
@@ -273,17 +274,7 @@ class GitHubClient:
         if retry_after is not None and str(retry_after).isdigit():
             return min(float(retry_after), self.settings.max_rate_limit_wait)  # secondary limit
         if str(headers.get("x-ratelimit-remaining")) == "0":
-            reset = headers.get("x-ratelimit-reset")
-            reset_at = float(reset) if reset is not None and str(reset).isdigit() else None
-            wait = (reset_at - time.time() + 1) if reset_at else self.settings.max_rate_limit_wait + 1
-            if wait <= self.settings.max_rate_limit_wait:
-                return max(wait, 0.0)
-            raise RateLimited(
-                f"the GitHub rate limit is used up until {time.strftime('%H:%M UTC', time.gmtime(reset_at or 0))}"
-                f" (longer than the {self.settings.max_rate_limit_wait:.0f} s perftrust may wait)",
-                "what was synced is kept; run again after the reset (or raise max_rate_limit_wait)",
-                reset_at,
-            )
+            return self._until_reset(_reset_at(headers), "the GitHub rate limit is used up")
         if status == 429 or "secondary rate limit" in body.lower():
             return 60.0  # GitHub asks for at least a minute when it gives no Retry-After
         return None
@@ -374,17 +365,42 @@ class GitHubClient:
 
     def _graphql_reset_wait(self, headers: dict[str, Any]) -> float:
         """Seconds until the GraphQL budget resets, or RateLimited when that is longer than we may wait."""
-        reset = headers.get("x-ratelimit-reset")
-        reset_at = float(reset) if reset is not None and str(reset).isdigit() else None
+        return self._until_reset(_reset_at(headers), "the GitHub GraphQL rate limit is used up")
+
+    def _until_reset(self, reset_at: float | None, what: str) -> float:
+        """Seconds to wait for a rate limit's reset (epoch seconds), or RateLimited when that is
+        longer than perftrust may wait ([github].max_rate_limit_wait)."""
         wait = (reset_at - time.time() + 1) if reset_at else self.settings.max_rate_limit_wait + 1
         if wait <= self.settings.max_rate_limit_wait:
             return max(wait, 0.0)
         raise RateLimited(
-            f"the GitHub GraphQL rate limit is used up until {time.strftime('%H:%M UTC', time.gmtime(reset_at or 0))}"
+            f"{what} until {time.strftime('%H:%M UTC', time.gmtime(reset_at or 0))}"
             f" (longer than the {self.settings.max_rate_limit_wait:.0f} s perftrust may wait)",
             "what was synced is kept; run again after the reset (or raise max_rate_limit_wait)",
             reset_at,
         )
+
+    def wait_for_graphql_budget(self, rate: dict[str, Any], min_remaining: int) -> bool:
+        """Before a GraphQL query, given the last answer's rateLimit: True after waiting for the reset
+        when fewer than min_remaining points are left and the reset is near enough (the caller then
+        forgets that rateLimit); RateLimited when it is not (what earlier answers brought is
+        committed by then); False when there is budget."""
+        remaining = rate.get("remaining")
+        if remaining is None or remaining >= min_remaining:
+            return False
+        reset = rate.get("resetAt")
+        try:
+            reset_at = (
+                datetime.fromisoformat(str(reset).replace("Z", "+00:00")).timestamp() if reset else None
+            )
+        except ValueError:
+            reset_at = None
+        self._wait(
+            self._until_reset(
+                reset_at, f"the GitHub GraphQL budget is nearly used up ({remaining} points left)"
+            )
+        )
+        return True
 
     def pages(
         self, path: str, params: dict[str, Any] | None = None, etag: str | None = None
@@ -416,3 +432,8 @@ def _message(body: str, clean: Callable[[str], str]) -> str:
     except ValueError:
         return clean(body)[:120].strip() or "no message"
     return clean(str(data.get("message", "no message"))) if isinstance(data, dict) else "no message"
+
+
+def _reset_at(headers: dict[str, Any]) -> float | None:
+    reset = headers.get("x-ratelimit-reset")
+    return float(reset) if reset is not None and str(reset).isdigit() else None

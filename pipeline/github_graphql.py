@@ -57,7 +57,6 @@ from pipeline.github_client import (
     GraphQLResponse,
     HeavyQuery,
     NotFound,
-    RateLimited,
     TransientGitHubError,
 )
 from pipeline.github_sync import (
@@ -542,23 +541,9 @@ class _GraphQLSync(_Sync):
     def _check_budget(self) -> None:
         """Before a query: wait for the reset when the budget is nearly gone (and the reset is near
         enough), else stop cleanly; what earlier answers brought is committed by then."""
-        rate = self.rate
-        remaining = rate.get("remaining")
-        if remaining is None or remaining >= self.graphql.min_remaining:
-            return
-        reset_at = parse_time(rate.get("resetAt"))
-        seconds = (reset_at - utc_now()).total_seconds() + 1 if reset_at else float("inf")
-        if seconds <= self.client.settings.max_rate_limit_wait:
-            self.client._wait(max(seconds, 0.0))
+        if self.client.wait_for_graphql_budget(self.rate, self.graphql.min_remaining):
             self.rate = {}
-            return
-        raise RateLimited(
-            f"the GitHub GraphQL budget is nearly used up ({remaining} points left) until {rate.get('resetAt')}",
-            "what was synced is kept; run again after the reset",
-            reset_at.timestamp() if reset_at else None,
-        )
 
-    # -- stages ------------------------------------------------------------------------------------
     def nothing_changed(self) -> tuple[bool, str | None]:
         """The newest-updated issue or PR, asked with last run's ETag: a free 304 when nothing changed
         (only trusted once both streams have completed at least once)."""

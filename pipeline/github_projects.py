@@ -35,8 +35,8 @@ import polars as pl
 import pyarrow as pa
 
 from pipeline.db import transaction
-from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, RateLimited, TransientGitHubError
-from pipeline.github_sync import _json, _replace_rows, parse_time
+from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, TransientGitHubError
+from pipeline.github_sync import _json, _replace_rows
 from pipeline.runs import StepResult, utc_now
 
 STEP = "github-projects"
@@ -270,20 +270,10 @@ class _ProjectSync:
         return {n: v for n, v in nodes.items() if n not in gone}, gone
 
     def _check_budget(self) -> None:
-        remaining = self.rate.get("remaining")
-        if remaining is None or remaining >= self.options.min_remaining:
-            return
-        reset_at = parse_time(self.rate.get("resetAt"))
-        seconds = (reset_at - utc_now()).total_seconds() + 1 if reset_at else float("inf")
-        if seconds <= self.client.settings.max_rate_limit_wait:
-            self.client._wait(max(seconds, 0.0))
+        """Before a query: wait for the reset when the budget is nearly gone (and the reset is near
+        enough), else stop cleanly; what earlier answers brought is committed by then."""
+        if self.client.wait_for_graphql_budget(self.rate, self.options.min_remaining):
             self.rate = {}
-            return
-        raise RateLimited(
-            f"the GitHub GraphQL budget is nearly used up ({remaining} points left) until {self.rate.get('resetAt')}",
-            "what was synced is kept; run again after the reset",
-            reset_at.timestamp() if reset_at else None,
-        )
 
     def _store(self, done: dict[int, list[dict[str, Any]]]) -> None:
         """The items' project items and the due dates seen, in one transaction."""
