@@ -23,6 +23,28 @@ from pipeline.children import die_with_parent
 from pipeline.errors import PerftrustError
 
 
+def configured_api_url() -> str | None:
+    """The Prefect API URL the user configured, read without importing Prefect (1 s or more):
+    PREFECT_API_URL in the environment, else the active Prefect profile's (`prefect config set
+    PREFECT_API_URL=...` writes it to $PREFECT_HOME/profiles.toml; PREFECT_PROFILES_PATH and
+    PREFECT_PROFILE choose another file or profile, as for Prefect itself)."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    import tomllib
+    from pathlib import Path
+
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None  # no profiles file (Prefect's defaults: no API), or one Prefect itself will reject
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active") or "ephemeral"
+    profile = profiles.get("profiles", {}).get(active, {})
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,7 +58,7 @@ def temporary_api(startup_timeout: float = 90.0) -> Iterator[str | None]:
 
     Call it before anything imports prefect: Prefect reads PREFECT_API_URL when it is imported (if
     it was imported already, e.g. under a test harness, Prefect's own settings apply)."""
-    if os.environ.get("PREFECT_API_URL") or "prefect" in sys.modules:
+    if configured_api_url() or "prefect" in sys.modules:
         yield None
         return
     port = _free_port()
@@ -103,10 +125,11 @@ def check_configured_api(url: str, timeout: float = 10.0) -> None:
     try:
         wait_until_ready(url.rstrip("/"), timeout)
     except PerftrustError:
+        where = "" if os.environ.get("PREFECT_API_URL") else " (in the active Prefect profile)"
         raise PerftrustError(
-            f"PREFECT_API_URL is set to {url}, but no Prefect API answers there",
-            "start it (`prefect server start`), or unset PREFECT_API_URL to let `perftrust run` start a "
-            "temporary one, or use `perftrust run --engine plain`",
+            f"PREFECT_API_URL is set to {url}{where}, but no Prefect API answers there",
+            "start it (`prefect server start`), or unset PREFECT_API_URL (`prefect config unset "
+            "PREFECT_API_URL` for a profile), or use `perftrust run --engine plain`",
         ) from None
 
 

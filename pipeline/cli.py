@@ -188,10 +188,16 @@ def _run(
             f"{', '.join(sources) or 'nothing to sync'} into {settings.db_path}",
         )
         if engine == "prefect":
-            from flows.temporary_api import check_configured_api, temporary_api, wait_until_ready
+            from flows.temporary_api import (
+                check_configured_api,
+                configured_api_url,
+                temporary_api,
+                wait_until_ready,
+            )
 
-            if os.environ.get("PREFECT_API_URL"):
-                check_configured_api(os.environ["PREFECT_API_URL"])
+            configured = configured_api_url()
+            if configured:
+                check_configured_api(configured)
 
             with temporary_api() as url:  # it boots while the flow module imports
                 if url:
@@ -390,12 +396,15 @@ def run(engine: str, task_runner: str | None, no_report: bool, **source: Any) ->
 
 
 def _engine(chosen: str) -> str:
-    """auto: Prefect when there is a Prefect API to report to (PREFECT_API_URL, or Prefect already set
-    up in this process, e.g. a test harness). Without one, a temporary API would cost about 7 s and
-    show nobody anything (it runs no UI and stops with the run), so the same steps run plain."""
+    """auto: Prefect when there is a Prefect API to report to (PREFECT_API_URL in the environment or
+    the active Prefect profile, or Prefect already set up in this process, e.g. a test harness).
+    Without one, a temporary API would cost about 7 s and show nobody anything (it runs no UI and
+    stops with the run), so the same steps run plain."""
+    from flows.temporary_api import configured_api_url
+
     if chosen != "auto":
         return chosen
-    return "prefect" if os.environ.get("PREFECT_API_URL") or "prefect" in sys.modules else "plain"
+    return "prefect" if configured_api_url() or "prefect" in sys.modules else "plain"
 
 
 @main.command(help="Load new git history and GitHub activity (incremental) and publish a new database.")
@@ -626,7 +635,6 @@ def sql(db: Path | None, fmt: str, allow_read: tuple[Path, ...], query: str, con
 )
 @click.option("--name", default="nightly", show_default=True, help="Deployment name in Prefect.")
 def serve(config: Path | None, db: Path | None, cron: str | None, timezone: str | None, name: str) -> None:
-    import os
 
     from pipeline.config import check_cron
 
@@ -634,7 +642,9 @@ def serve(config: Path | None, db: Path | None, cron: str | None, timezone: str 
         settings = load_settings(config)
         cron = check_cron(cron or settings.nightly.cron)
         tz = check_timezone(timezone or settings.nightly.timezone)
-        api_url = os.environ.get("PREFECT_API_URL")
+        from flows.temporary_api import configured_api_url
+
+        api_url = configured_api_url()
         if not api_url:
             raise ConfigError(
                 "PREFECT_API_URL is not set: a schedule needs a running Prefect server (a temporary one runs no "
@@ -808,9 +818,9 @@ def doctor(config: Path | None) -> None:
     except PerftrustError as exc:
         _fail(exc)
         return
-    checks = run_checks(
-        settings, os.environ.get("GITHUB_TOKEN") or None, os.environ.get("PREFECT_API_URL") or None
-    )
+    from flows.temporary_api import configured_api_url
+
+    checks = run_checks(settings, os.environ.get("GITHUB_TOKEN") or None, configured_api_url())
     click.echo(format_checks(checks))  # plain text: [github].url must not be read as markup
     sys.exit(exit_code(checks))
 

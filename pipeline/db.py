@@ -10,12 +10,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from functools import cache
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline.errors import DatabaseError, PerftrustError, disk_full, is_out_of_space
 from pipeline.trailers import keep_trailers
+
+if TYPE_CHECKING:
+    import duckdb
 
 DEFAULT_DB = Path("perftrust.duckdb")
 
@@ -99,6 +101,8 @@ def _check_file(path: Path, must_exist: bool) -> None:
 
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the database; a writer also creates or updates the schema."""
+    import duckdb
+
     path = Path(path)
     _check_file(path, must_exist=read_only)
     if not read_only and not path.parent.exists():
@@ -153,6 +157,8 @@ def _refused_statement(query: str) -> str | None:
     """What perftrust sql refuses in the query, e.g. "a COPY statement" (None: it is read-only).
 
     Raises duckdb.Error when the query does not parse."""
+    import duckdb
+
     try:
         kinds = [(s.type.name, s.query) for s in duckdb.extract_statements(query)]
     except ValueError:  # a statement type the Python client has no name for (UPDATE EXTENSIONS)
@@ -180,6 +186,8 @@ def _refused_statement(query: str) -> str | None:
 
 def check_read_only_query(query: str) -> None:
     """Refuse (PerftrustError) a query that is not read-only; a syntax error is left to DuckDB."""
+    import duckdb
+
     try:
         refused = _refused_statement(query)
     except duckdb.Error:
@@ -195,6 +203,8 @@ def query_error(exc: duckdb.Error) -> PerftrustError:
     """A failed query as problem + fix; refusals by the read-only guard say what is allowed. A
     failed query keeps DuckDB's whole message: its hints ("Did you mean", "Candidate bindings") and
     the LINE of the query with a caret under the place it failed."""
+    import duckdb
+
     message = str(exc).rstrip() or type(exc).__name__
     first = message.splitlines()[0]
     if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in first:
@@ -226,6 +236,8 @@ def connect_for_query(path: Path, allow_read: Sequence[Path] = ()) -> duckdb.Duc
     except reading the files and folders in allow_read, and settings locked against SET/RESET/PRAGMA.
 
     Pair it with check_read_only_query before running a query."""
+    import duckdb
+
     path = Path(path)
     _check_file(path, must_exist=True)
     try:
@@ -261,6 +273,8 @@ def _start_from_template(path: Path) -> None:
     0.4 s (some 700 statements), copying the file a few milliseconds. The template is made once per
     schema version in the user's cache folder; without one (a cache that cannot be written) the
     scripts run as before."""
+    import duckdb
+
     template = _template_cache() / f"schema-{schema_fingerprint()}.duckdb"
     try:
         if not template.exists():
@@ -290,6 +304,8 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
     Skipped when the database records that it has this very schema already (pipeline_schema):
     running the scripts costs a few hundred milliseconds, paid on every connection otherwise."""
+    import duckdb
+
     fingerprint = schema_fingerprint()
     with suppress(duckdb.CatalogException):
         rows = con.execute("SELECT fingerprint FROM pipeline_schema").fetchall()
@@ -327,6 +343,7 @@ def _drop_stale_metric_tables(con: duckdb.DuckDBPyConnection, tables: set[str]) 
     the scripts to create anew: every metrics run recomputes them whole anyway. metric_runs stays, so
     a `sync` keeps recomputing them with the settings they were made with, but its as_of moves to
     1970-01-01: no later run takes the emptied tables for current, and the next one fills them."""
+    import duckdb
 
     def columns(db: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
         out: dict[str, list[tuple[str, str]]] = {}
@@ -366,6 +383,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[str]:
     """Expose an Arrow table (or frame) to SQL under `name` for the duration of the block."""
+    import duckdb
+
     con.register(name, data)
     try:
         yield name

@@ -12,40 +12,57 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import IO
+from functools import cache
+from typing import IO, TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%ad%x1f%cn%x1f%ce%x1f%cd%x1f%B"
 LOG_ARGS = ("-z", "--numstat", "--date=raw", f"--format={LOG_FORMAT}")
 
-FILE_TYPE = pa.struct(
-    [
-        pa.field("path", pa.string()),
-        pa.field("old_path", pa.string()),
-        pa.field("lines_added", pa.int32()),
-        pa.field("lines_deleted", pa.int32()),
-    ]
-)
-COMMIT_SCHEMA = pa.schema(
-    [
-        pa.field("repo", pa.string()),
-        pa.field("sha", pa.string()),
-        pa.field("parent_shas", pa.list_(pa.string())),
-        pa.field("author_name", pa.string()),
-        pa.field("author_email", pa.string()),
-        pa.field("author_epoch", pa.int64()),
-        pa.field("author_tz", pa.string()),
-        pa.field("committer_name", pa.string()),
-        pa.field("committer_email", pa.string()),
-        pa.field("committer_epoch", pa.int64()),
-        pa.field("committer_tz", pa.string()),
-        pa.field("message", pa.string()),
-        pa.field("files", pa.list_(FILE_TYPE)),
-        pa.field("run_id", pa.string()),
-        pa.field("extracted_at", pa.timestamp("us")),
-    ]
-)
+
+@cache
+def file_type() -> pa.DataType:
+    """The type of a commit's `files` (built on first use: importing pyarrow takes 0.1 s, which a
+    first sync spends while git already reads the history)."""
+    import pyarrow as pa
+
+    return pa.struct(
+        [
+            pa.field("path", pa.string()),
+            pa.field("old_path", pa.string()),
+            pa.field("lines_added", pa.int32()),
+            pa.field("lines_deleted", pa.int32()),
+        ]
+    )
+
+
+@cache
+def commit_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("repo", pa.string()),
+            pa.field("sha", pa.string()),
+            pa.field("parent_shas", pa.list_(pa.string())),
+            pa.field("author_name", pa.string()),
+            pa.field("author_email", pa.string()),
+            pa.field("author_epoch", pa.int64()),
+            pa.field("author_tz", pa.string()),
+            pa.field("committer_name", pa.string()),
+            pa.field("committer_email", pa.string()),
+            pa.field("committer_epoch", pa.int64()),
+            pa.field("committer_tz", pa.string()),
+            pa.field("message", pa.string()),
+            pa.field("files", pa.list_(file_type())),
+            pa.field("run_id", pa.string()),
+            pa.field("extracted_at", pa.timestamp("us")),
+        ]
+    )
+
 
 READ_SIZE = 1 << 20
 
@@ -150,6 +167,8 @@ class CommitBatches:
 
     def take(self) -> pa.Table | None:
         """The commits gathered so far as one Arrow table (None if there are none)."""
+        import pyarrow as pa
+
         n = len(self.sha)
         if n == 0:
             return None
@@ -163,7 +182,7 @@ class CommitBatches:
                     pa.array(self.added, pa.int32()),
                     pa.array(self.deleted, pa.int32()),
                 ],
-                fields=list(FILE_TYPE),
+                fields=list(file_type()),
             ),
         )
         table = pa.Table.from_arrays(
@@ -184,7 +203,7 @@ class CommitBatches:
                 pa.array([self.run_id] * n, pa.string()),
                 pa.array([self.extracted_at] * n, pa.timestamp("us")),
             ],
-            schema=COMMIT_SCHEMA,
+            schema=commit_schema(),
         )
         self._reset()
         return table

@@ -15,14 +15,13 @@ import queue
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import git
-import pyarrow as pa
 
 from pipeline.db import registered, transaction
 from pipeline.errors import RepositoryError
@@ -38,6 +37,10 @@ from pipeline.git_repo import (
 )
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
 from pipeline.trailers import keep_trailers
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
 
 Progress = Callable[[int, int], None]
 SOURCE = "git"
@@ -79,6 +82,8 @@ def _existing(local: LocalRepo, shas: list[str]) -> list[str]:
 
 def _not_loaded(con: duckdb.DuckDBPyConnection, repo: str, shas: list[str]) -> list[str]:
     """shas minus those already in raw_git__commits, in the same order."""
+    import pyarrow as pa
+
     if not shas:
         return []
     candidates = pa.table({"i": pa.array(range(len(shas)), pa.int64()), "sha": pa.array(shas, pa.string())})
@@ -99,9 +104,10 @@ def _read_chunks(
     batch_commits: int,
     out: queue.Queue[Any],
     stop: threading.Event,
+    launched: threading.Event | None = None,
 ) -> None:
     """Take chunks until the end marker (None); one git log process each; Arrow batches go to `out`,
-    then None."""
+    then None. `launched` is set once the first git process runs (or there is nothing to read)."""
     try:
         while not stop.is_set():
             shas = chunks.get()
@@ -113,6 +119,8 @@ def _read_chunks(
                 proc = local.git.execute(
                     ["git", "log", "--no-walk=unsorted", "--stdin", *LOG_ARGS], as_process=True, istream=stdin
                 )
+                if launched is not None:
+                    launched.set()
                 parser = LogParser(CommitBatches(local.key, run_id, utc_now()), batch_commits=batch_commits)
                 try:
                     for table in parse_stream(proc.stdout, parser):
@@ -128,6 +136,9 @@ def _read_chunks(
         out.put(None)
     except BaseException as exc:  # handed to the consumer, which re-raises it
         out.put(exc)
+    finally:
+        if launched is not None:
+            launched.set()
 
 
 def git_read_error(local: LocalRepo, proc: Any, exc: BaseException) -> RepositoryError:
@@ -226,69 +237,114 @@ class RevListStream:
                 proc.wait()
 
 
-def extract_commits(
-    local: LocalRepo, shas: list[str] | RevListStream, run_id: str, options: GitSyncOptions
-) -> Generator[pa.Table, None, None]:
+class Extraction:
     """Arrow batches of exactly the given commits (a list, or a stream being listed), read by up to
-    `workers` git processes at once."""
-    chunks: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
-    stop = threading.Event()
-    workers = options.workers or available_workers()
-    if isinstance(shas, list):
-        workers = count_workers(options, len(shas))
-        size = chunk_size(options, len(shas), workers)
-        for i in range(0, len(shas), size):
-            chunks.put(shas[i : i + size])
-    # Bounded: a slow consumer stops the readers instead of piling batches up in memory.
-    out: queue.Queue[Any] = queue.Queue(maxsize=2 * workers)
+    `workers` git processes at once. The git processes start when it is made, not when it is first
+    read: a first sync starts them before the shard is opened (`head_start`). Iterate it once;
+    `close()` (or leaving its `with`) stops whatever still runs."""
 
-    def feed(stream: RevListStream) -> None:
+    def __init__(
+        self, local: LocalRepo, shas: list[str] | RevListStream, run_id: str, options: GitSyncOptions
+    ) -> None:
+        self.source = shas
+        self._chunks: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        workers = options.workers or available_workers()
+        if isinstance(shas, list):
+            workers = count_workers(options, len(shas))
+            size = chunk_size(options, len(shas), workers)
+            for i in range(0, len(shas), size):
+                self._chunks.put(shas[i : i + size])
+        self._workers = workers
+        # Bounded: a slow consumer stops the readers instead of piling batches up in memory.
+        self._out: queue.Queue[Any] = queue.Queue(maxsize=2 * workers)
+        self._feeder: threading.Thread | None = None
+        if isinstance(shas, RevListStream):
+            self._feeder = threading.Thread(target=self._feed, args=(shas,), daemon=True)
+            self._feeder.start()
+        else:
+            for _ in range(workers):
+                self._chunks.put(None)
+        self._launched = [threading.Event() for _ in range(workers)]
+        self._threads = [
+            threading.Thread(
+                target=_read_chunks,
+                args=(local, self._chunks, run_id, options.batch_commits, self._out, self._stop, launched),
+                daemon=True,
+            )
+            for launched in self._launched
+        ]
+        for t in self._threads:
+            t.start()
+        self._items = self._batches()
+
+    def _feed(self, stream: RevListStream) -> None:
         try:
             for chunk in stream:
-                if stop.is_set():
+                if self._stop.is_set():
                     break
-                chunks.put(chunk)
+                self._chunks.put(chunk)
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            out.put(exc)
+            self._out.put(exc)
         finally:
-            for _ in range(workers):
-                chunks.put(None)
+            for _ in range(self._workers):
+                self._chunks.put(None)
 
-    feeder = None
-    if isinstance(shas, RevListStream):
-        feeder = threading.Thread(target=feed, args=(shas,), daemon=True)
-        feeder.start()
-    else:
-        for _ in range(workers):
-            chunks.put(None)
-    threads = [
-        threading.Thread(
-            target=_read_chunks, args=(local, chunks, run_id, options.batch_commits, out, stop), daemon=True
-        )
-        for _ in range(workers)
-    ]
-    for t in threads:
-        t.start()
-    try:
-        running = len(threads)
-        while running:
-            item = out.get()
-            if item is None:
-                running -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
-    finally:
-        # On an error downstream, unblock the readers and stop their git processes.
-        stop.set()
-        while any(t.is_alive() for t in threads):
+    def wait_launched(self, timeout: float) -> None:
+        """Until every reader's first git process runs (or it has nothing to read), at most `timeout` s."""
+        deadline = time.monotonic() + timeout
+        for launched in self._launched:
+            launched.wait(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def count_asked(self) -> int:
+        """Commits asked for so far (all of them once iteration has ended)."""
+        return len(self.source) if isinstance(self.source, list) else self.source.count
+
+    def __iter__(self) -> Extraction:
+        return self
+
+    def __next__(self) -> pa.Table:
+        return next(self._items)
+
+    def _batches(self) -> Iterator[pa.Table]:
+        try:
+            running = len(self._threads)
+            while running:
+                item = self._out.get()
+                if item is None:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Unblock the readers and stop their git processes (after an error downstream, or unused)."""
+        self._stop.set()
+        while any(t.is_alive() for t in self._threads):
             with contextlib.suppress(queue.Empty):
-                out.get(timeout=0.05)
-        for t in threads:
+                self._out.get(timeout=0.05)
+        for t in self._threads:
             t.join()
-        if feeder is not None:
-            feeder.join()
+        if self._feeder is not None:
+            # The feeder may wait on rev-list's output; nothing reads its chunks any more.
+            self._feeder.join()
+
+    def __enter__(self) -> Extraction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def extract_commits(
+    local: LocalRepo, shas: list[str] | RevListStream, run_id: str, options: GitSyncOptions
+) -> Iterator[pa.Table]:
+    """Arrow batches of exactly the given commits; the git processes start at once (Extraction)."""
+    return Extraction(local, shas, run_id, options)
 
 
 def _mailmap_fingerprint(local: LocalRepo) -> str:
@@ -307,6 +363,8 @@ def _mailmap_fingerprint(local: LocalRepo) -> str:
 
 def refresh_mailmap(con: duckdb.DuckDBPyConnection, local: LocalRepo, run_id: str, full: bool) -> int:
     """Ask `git check-mailmap` about every identity not yet mapped (all of them when the mailmap changed)."""
+    import pyarrow as pa
+
     rows = con.execute(
         """WITH ids AS (
                SELECT author_name AS name, author_email AS email FROM raw_git__commits WHERE repo = $repo
@@ -356,6 +414,8 @@ def _remove_unreachable(
     """Delete loaded commits the tips no longer reach (history rewritten by a force-push, a branch
     deleted or no longer selected, the clone re-created with another history), and the .mailmap
     answers nobody needs any more: the database then holds what a fresh sync of these refs would."""
+    import pyarrow as pa
+
     if reachable_shas is None:
         reachable_shas = _rev_list(local, sorted(set(tips.values())), [])
     reachable = pa.table({"sha": pa.array(reachable_shas, pa.string())})
@@ -386,6 +446,8 @@ def _forget_boundary_commits(con: duckdb.DuckDBPyConnection, local: LocalRepo) -
     boundary moves it reads as it really is, and the other way round. Drop the loaded commits that
     may read differently now (those loaded without parents, and those at the new boundary), so the
     walk that follows loads them as git shows them today."""
+    import pyarrow as pa
+
     shallow = Path(local.repo.git_dir) / "shallow"
     boundary = shallow.read_text(encoding="ascii").split() if shallow.exists() else []
     with registered(con, "perftrust_boundary", pa.table({"sha": pa.array(boundary, pa.string())})):
@@ -427,15 +489,67 @@ def _upsert_repository(con: duckdb.DuckDBPyConnection, local: LocalRepo, selecti
     )
 
 
+@dataclass
+class HeadStart:
+    """A first sync's git processes, started before its shard exists: importing DuckDB and creating
+    the shard then overlap with git reading the history."""
+
+    local: LocalRepo
+    include: list[str]
+    stream: RevListStream | None = None
+    extraction: Iterable[pa.Table] | None = None
+
+    def take(self, include: list[str]) -> tuple[RevListStream, Iterable[pa.Table]] | None:
+        """The started extraction and its stream when it reads exactly these tips; else it is stopped."""
+        stream, extraction = self.stream, self.extraction
+        self.stream = self.extraction = None
+        if stream is None or extraction is None:
+            return None
+        if include != self.include:
+            _close(extraction)
+            return None
+        return stream, extraction
+
+    def close(self) -> None:
+        extraction, self.extraction = self.extraction, None
+        if extraction is not None:
+            _close(extraction)
+
+
+def _close(extraction: Iterable[pa.Table]) -> None:
+    close = getattr(extraction, "close", None)
+    if close is not None:
+        close()
+
+
+def start_head(local: LocalRepo, run_id: str, options: GitSyncOptions) -> HeadStart:
+    """Start git reading all of the selected history of a repository with nothing loaded yet.
+    Problems with the repository are left for sync_repository to report."""
+    tips = select_refs(local, options.ref_selection) if has_commits(local) else {}
+    include = sorted(set(tips.values()))
+    if not include:
+        return HeadStart(local, include, None)
+    workers = options.workers or available_workers()
+    stream = RevListStream(local, include, options, workers)
+    extraction = extract_commits(local, stream, run_id, options)
+    if isinstance(extraction, Extraction):
+        # Let git list the commits and the readers start before DuckDB's import takes the GIL (on
+        # flask, listing took 0.16 s beside the import and 0.06 s alone).
+        extraction.wait_launched(timeout=1.0)
+    return HeadStart(local, include, stream, extraction)
+
+
 def sync_repository(
     con: duckdb.DuckDBPyConnection,
     spec: RepoSpec,
     run_id: str,
     options: GitSyncOptions = GitSyncOptions(),
     progress: Progress | None = None,
+    head: HeadStart | None = None,
 ) -> StepResult:
-    """Load the commits of one repository that are not in the database yet."""
-    local = open_repo(spec)
+    """Load the commits of one repository that are not in the database yet. `head`: git already
+    reading this repository's whole history (a first sync, started before the database was opened)."""
+    local = head.local if head is not None else open_repo(spec)
     result = StepResult("git_sync", local.key)
     if local.is_shallow:
         result.warnings.append(
@@ -481,27 +595,41 @@ def sync_repository(
     loaded_before = con.execute(
         "SELECT count(*) FROM raw_git__commits WHERE repo = ?", [local.key]
     ).fetchall()
+    include = sorted(set(tips.values()))
+    started = head.take(include) if head is not None else None
+    extraction: Iterable[pa.Table] | None = None
     source: list[str] | RevListStream
-    if loaded_before[0][0] == 0:
-        # Nothing loaded yet (a first sync): read commits while git is still listing them.
-        workers = options.workers or available_workers()
-        source = RevListStream(local, sorted(set(tips.values())), options, workers)
-        result.details["git_processes"] = workers
-    else:
-        wanted = _rev_list(local, sorted(set(tips.values())), [] if boundary_moved else old_present)
-        # A killed sync may have loaded some batches: only the others are read.
-        source = _not_loaded(con, local.key, wanted)
-        result.details["git_processes"] = count_workers(options, len(source))
-    if progress:
-        progress(0, len(source) if isinstance(source, list) else 0)
-    done = 0
-    if not isinstance(source, list) or source:
-        for table in extract_commits(local, source, run_id, options):
+    try:
+        if loaded_before[0][0] == 0:
+            # Nothing loaded yet (a first sync): read commits while git is still listing them.
+            workers = options.workers or available_workers()
+            if started is not None:
+                source, extraction = started
+                result.details["git_started_before_shard"] = True
+            else:
+                source = RevListStream(local, include, options, workers)
+            result.details["git_processes"] = workers
+        else:
+            if started is not None:
+                _close(started[1])
+            wanted = _rev_list(local, include, [] if boundary_moved else old_present)
+            # A killed sync may have loaded some batches: only the others are read.
+            source = _not_loaded(con, local.key, wanted)
+            result.details["git_processes"] = count_workers(options, len(source))
+        if progress:
+            progress(0, len(source) if isinstance(source, list) else 0)
+        done = 0
+        if extraction is None and (not isinstance(source, list) or source):
+            extraction = extract_commits(local, source, run_id, options)
+        for table in extraction or ():
             with registered(con, "perftrust_git_batch", table):
                 con.execute("INSERT INTO raw_git__commits BY NAME SELECT * FROM perftrust_git_batch")
             done += table.num_rows
             if progress:
                 progress(done, len(source) if isinstance(source, list) else source.count)
+    finally:
+        if extraction is not None:
+            _close(extraction)  # stops git at once when the step failed half-way
     asked = len(source) if isinstance(source, list) else source.count
     if done != asked:
         raise RepositoryError(

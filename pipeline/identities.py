@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
 from pipeline.db import registered, transaction
 from pipeline.trailers import keep_trailers
+
+if TYPE_CHECKING:
+    import duckdb
 
 SHARED_EMAIL_MIN_NAMES = 5
 _PLACEHOLDER_EMAIL = re.compile(
@@ -302,5 +303,7 @@ def rebuild_identities(con: duckdb.DuckDBPyConnection, settings: Settings) -> tu
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list[object]]) -> None:
+    import pyarrow as pa
+
     with registered(con, "perftrust_rows", pa.table(columns)):
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM perftrust_rows")

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
+import git
 
 from pipeline.children import die_with_parent
 from pipeline.config import (
@@ -41,7 +41,7 @@ from pipeline.config import (
 from pipeline.db import connect, sql_string
 from pipeline.errors import ConfigError, DiskFullError, PerftrustError, RepositoryError
 from pipeline.git_repo import RepoSpec, open_repo
-from pipeline.git_sync import Progress
+from pipeline.git_sync import HeadStart, Progress, start_head
 from pipeline.identities import rebuild_identities
 from pipeline.runs import StepResult, finish_run, read_cursor, record_step, start_run, utc_now, write_cursor
 from pipeline.secrets import has_userinfo, scrub
@@ -70,6 +70,7 @@ from pipeline.store import (
 from pipeline.sync import (
     _failed,
     expand_organizations,
+    git_options,
     github_client_for,
     identity_fingerprint,
     sync_git_repository,
@@ -77,6 +78,8 @@ from pipeline.sync import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from pipeline.metrics.settings import MetricSettings
 
 
@@ -288,18 +291,26 @@ def sync_unit_git(
     assert unit.git is not None
     git_config = unit.git
     try:
-        open_repo(git_config.spec)  # a missing or unreadable clone fails here, before a shard exists
+        local = open_repo(git_config.spec)  # a missing or unreadable clone fails here, before a shard exists
     except PerftrustError as exc:
         return _finished(_failed("git_sync", unit.key, str(exc), exc.transient))
-    return _finished(
-        _in_shard(
-            store,
-            unit,
-            "git_sync",
-            unit.key,
-            lambda con: sync_git_repository(con, git_config, run_id, settings, progress),
+    head = HeadStart(local, [])
+    if not store.shard(unit.key).exists():
+        # A first sync: git starts reading the history now, while DuckDB loads and the shard is made.
+        with contextlib.suppress(PerftrustError, git.GitCommandError):  # sync_repository reports them
+            head = start_head(local, run_id, git_options(git_config, settings))
+    try:
+        return _finished(
+            _in_shard(
+                store,
+                unit,
+                "git_sync",
+                unit.key,
+                lambda con: sync_git_repository(con, git_config, run_id, settings, progress, head),
+            )
         )
-    )
+    finally:
+        head.close()
 
 
 def sync_unit_github(store: Store, unit: RepositoryUnit, run_id: str, settings: Settings) -> StepResult:
@@ -315,13 +326,16 @@ def sync_unit_github(store: Store, unit: RepositoryUnit, run_id: str, settings: 
     return _finished(_in_shard(store, unit, "github_sync", name, work))
 
 
-# DuckDB errors that mean the shard file itself is damaged (not a bug in a query, not a full disk).
-_DAMAGED = (
-    duckdb.IOException,
-    duckdb.InternalException,
-    duckdb.FatalException,
-    duckdb.SerializationException,
-)
+def _damaged() -> tuple[type[Exception], ...]:
+    """DuckDB errors that mean the shard file itself is damaged (not a bug in a query, not a full disk)."""
+    import duckdb
+
+    return (
+        duckdb.IOException,
+        duckdb.InternalException,
+        duckdb.FatalException,
+        duckdb.SerializationException,
+    )
 
 
 def _in_shard(
@@ -352,7 +366,7 @@ def _in_shard(
             if step.status != "failed":
                 step.status, step.error_message = "failed", str(exc)
             break
-        except _DAMAGED as exc:
+        except _damaged() as exc:
             if attempt == 2 or not shard.exists():
                 step = _failed(step_name, repo, f"the shard {shard} cannot be used: {_first_line(exc)}")
                 break

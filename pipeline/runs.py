@@ -7,12 +7,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from pipeline import __version__
 from pipeline.secrets import scrub
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def utc_now() -> datetime:

@@ -35,12 +35,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from pipeline.config import PERFTRUST_DIR, Settings
 from pipeline.db import connect
 from pipeline.errors import DatabaseError, DiskFullError, PerftrustError, disk_full, is_out_of_space
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class StoreError(PerftrustError):
@@ -234,6 +236,8 @@ def check_free_space(store: Store) -> None:
 @contextlib.contextmanager
 def writing(path: Path) -> Iterator[None]:
     """Turn out-of-space errors while writing path into a DiskFull with the fix."""
+    import duckdb
+
     try:
         yield
     except (OSError, duckdb.Error) as exc:
@@ -253,6 +257,8 @@ def open_shard(store: Store, key: str) -> OpenedShard:
     """A repository's shard for writing. One that cannot be opened (a zero-byte or truncated file
     left by a full disk, a damaged file) is moved to broken/ and started afresh: the sync then loads
     the source whole, and the published database keeps the source's rows until that succeeds."""
+    import duckdb
+
     path = store.shard(key)
     is_new = not path.exists()
     warning = None
@@ -292,6 +298,8 @@ def fold_stray_wal(path: Path) -> None:
     """A WAL beside the published file means an in-place writer (an older perftrust) was killed;
     opening it once for writing folds the WAL in, so it cannot be replayed onto a new file."""
     if Path(str(path) + ".wal").exists():
+        import duckdb
+
         with contextlib.closing(duckdb.connect(str(path))) as con:
             con.execute("CHECKPOINT")
 

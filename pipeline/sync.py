@@ -9,16 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import duckdb
 import git
 
 from pipeline.config import OrganizationConfig, RepositoryConfig, Settings
 from pipeline.errors import PerftrustError
-from pipeline.git_sync import GitSyncOptions, Progress, sync_repository
+from pipeline.git_sync import GitSyncOptions, HeadStart, Progress, sync_repository
 from pipeline.identities import rebuild_identities
 from pipeline.runs import StepResult, finish_run, read_cursor, record_step, start_run, write_cursor
 
 if TYPE_CHECKING:  # PyGithub takes a third of a second to import: only GitHub syncs pay for it
+    import duckdb
+
     from pipeline.github_client import GitHubClient
 
 ProgressFactory = Callable[[str], Progress]
@@ -72,11 +73,13 @@ def sync_git_repository(
     run_id: str,
     settings: Settings,
     progress: Progress | None = None,
+    head: HeadStart | None = None,
 ) -> StepResult:
     """One repository; never raises for a problem with the repository itself: the step records it."""
-    options = GitSyncOptions(ref_selection=repository.branches, workers=settings.git_workers)
     try:
-        return sync_repository(con, repository.spec, run_id, options, progress)
+        return sync_repository(
+            con, repository.spec, run_id, git_options(repository, settings), progress, head
+        )
     except PerftrustError as exc:
         return _failed("git_sync", repository.spec.name or str(repository.spec.path), str(exc), exc.transient)
     except git.GitCommandError as exc:
@@ -84,6 +87,10 @@ def sync_git_repository(
         message = f"git failed on {repository.spec.path}: {stderr or exc}"
         transient = any(marker in stderr for marker in _TRANSIENT_GIT)
         return _failed("git_sync", repository.spec.name or str(repository.spec.path), message, transient)
+
+
+def git_options(repository: RepositoryConfig, settings: Settings) -> GitSyncOptions:
+    return GitSyncOptions(ref_selection=repository.branches, workers=settings.git_workers)
 
 
 def github_client_for(settings: Settings, token: str | None = None) -> GitHubClient:

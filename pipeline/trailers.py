@@ -8,7 +8,10 @@ trailer are skipped by a plain pattern match).
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def keep_trailers(con: duckdb.DuckDBPyConnection) -> int:

@@ -277,3 +277,45 @@ def _always_locked(calls: list[int], repo: GitRepo) -> StepResult:
     step = StepResult("git_sync", repo.path.name)
     step.status, step.error_message, step.transient = "failed", "Unable to create index.lock", True
     return step
+
+
+def test_a_prefect_api_set_in_the_active_profile_counts_as_configured(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`prefect config set PREFECT_API_URL=...` writes the active profile, not the environment:
+    `run --engine auto`, `serve` and `doctor` must see it (read without importing Prefect)."""
+    from flows.temporary_api import configured_api_url
+    from pipeline.cli import _engine
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    monkeypatch.delitem(sys.modules, "prefect", raising=False)
+    assert configured_api_url() is None and _engine("auto") == "plain"  # no profiles file at all
+
+    # What `prefect config set PREFECT_API_URL=...` wrote (Prefect 3.8), then `prefect profile use other`.
+    (tmp_path / "profiles.toml").write_text(
+        'active = "ephemeral"\n\n[profiles.ephemeral]\nPREFECT_SERVER_EPHEMERAL_ENABLED = "true"\n'
+        'PREFECT_API_URL = "http://127.0.0.1:4299/api"\n\n[profiles.other]\n',
+        encoding="utf-8",
+    )
+    assert configured_api_url() == "http://127.0.0.1:4299/api"
+    assert _engine("auto") == "prefect" and _engine("plain") == "plain"
+    monkeypatch.setenv("PREFECT_PROFILE", "other")
+    assert configured_api_url() is None and _engine("auto") == "plain"
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4300/api")  # the environment wins
+    assert configured_api_url() == "http://127.0.0.1:4300/api"
+    monkeypatch.delenv("PREFECT_API_URL")
+    (tmp_path / "profiles.toml").write_text("active = [", encoding="utf-8")  # Prefect itself rejects it
+    assert configured_api_url() is None
+
+    # A profile's URL where nothing answers: the run says so, names the profile, and starts nothing.
+    monkeypatch.delenv("PREFECT_PROFILE")
+    (tmp_path / "profiles.toml").write_text(
+        'active = "dev"\n[profiles.dev]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n', encoding="utf-8"
+    )
+    repo.commit("one", {"a.txt": "a\n"})
+    result = CliRunner().invoke(main, ["run", "--repo", str(repo.path), "--db", str(tmp_path / "x.duckdb")])
+    assert result.exit_code != 0 and not (tmp_path / "x.duckdb").exists()
+    assert "PREFECT_API_URL is set to http://127.0.0.1:9/api (in the active Prefect profile)" in result.output

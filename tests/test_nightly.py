@@ -566,3 +566,43 @@ def test_two_clones_with_the_same_key_are_reported_not_silently_merged(tmp_path:
         failed.error_message or ""
     )
     assert _query(settings.db_path, "SELECT count(*) FROM raw_git__commits") == [(4,)]
+
+
+def test_a_first_sync_starts_git_before_the_shard_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first sync's git processes run while DuckDB loads and the shard is made (the head start);
+    the shard then holds exactly what a sync without the head start loads, and a later sync (the
+    shard exists) reads incrementally as before."""
+    import pipeline.nightly
+
+    repo = tmp_path / "repo"
+    grow_history(repo, 120)
+    with_head = _settings(tmp_path / "a", repo, git_workers=2)
+    (tmp_path / "a").mkdir()
+    outcome = _run(with_head)
+    (step,) = [s for s in outcome.steps if s.step == "git_sync"]
+    assert step.details.get("git_started_before_shard") is True
+    assert step.count_rows_added == 120
+
+    monkeypatch.setattr(pipeline.nightly, "start_head", lambda *a, **k: pipeline.nightly.HeadStart(a[0], []))
+    without = _settings(tmp_path / "b", repo, git_workers=2)
+    (tmp_path / "b").mkdir()
+    (plain,) = [s for s in _run(without).steps if s.step == "git_sync"]
+    assert "git_started_before_shard" not in plain.details
+    columns = "* EXCLUDE (run_id, extracted_at)"
+    assert _query(with_head.db_path, f"SELECT {columns} FROM raw_git__commits ORDER BY sha") == _query(
+        without.db_path, f"SELECT {columns} FROM raw_git__commits ORDER BY sha"
+    )
+    monkeypatch.undo()
+
+    grow_history(repo, 5)
+    (again,) = [s for s in _run(with_head).steps if s.step == "git_sync"]
+    assert again.count_rows_added == 5 and "git_started_before_shard" not in again.details
+
+
+def test_the_command_line_starts_without_duckdb_pyarrow_or_polars() -> None:
+    """git starts before the heavy imports (a first sync's head start needs them not imported yet)."""
+    code = "import sys, pipeline.cli; print(sorted({'duckdb', 'pyarrow', 'polars'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
