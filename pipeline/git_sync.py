@@ -498,6 +498,8 @@ class HeadStart:
     include: list[str]
     stream: RevListStream | None = None
     extraction: Iterable[pa.Table] | None = None
+    tips: dict[str, str] | None = None  # the refs it read, for the selection it was started with
+    selection: str | None = None
 
     def take(self, include: list[str]) -> tuple[RevListStream, Iterable[pa.Table]] | None:
         """The started extraction and its stream when it reads exactly these tips; else it is stopped."""
@@ -528,7 +530,7 @@ def start_head(local: LocalRepo, run_id: str, options: GitSyncOptions) -> HeadSt
     tips = select_refs(local, options.ref_selection) if has_commits(local) else {}
     include = sorted(set(tips.values()))
     if not include:
-        return HeadStart(local, include, None)
+        return HeadStart(local, include, tips=tips, selection=options.ref_selection)
     workers = options.workers or available_workers()
     stream = RevListStream(local, include, options, workers)
     extraction = extract_commits(local, stream, run_id, options)
@@ -536,7 +538,7 @@ def start_head(local: LocalRepo, run_id: str, options: GitSyncOptions) -> HeadSt
         # Let git list the commits and the readers start before DuckDB's import takes the GIL (on
         # flask, listing took 0.16 s beside the import and 0.06 s alone).
         extraction.wait_launched(timeout=1.0)
-    return HeadStart(local, include, stream, extraction)
+    return HeadStart(local, include, stream, extraction, tips, options.ref_selection)
 
 
 def sync_repository(
@@ -557,7 +559,10 @@ def sync_repository(
             "and consistency signals undercount (fetch the full history with `git fetch --unshallow`)"
         )
     selection = options.ref_selection
-    tips = select_refs(local, selection) if has_commits(local) else {}
+    if head is not None and head.tips is not None and head.selection == selection:
+        tips = head.tips  # listed a moment ago by the head start
+    else:
+        tips = select_refs(local, selection) if has_commits(local) else {}
     if not tips:
         result.status = "empty"
         result.warnings.append(f"{local.path} has no commits yet: nothing to sync")
