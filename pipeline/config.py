@@ -20,6 +20,9 @@ DEFAULT_CONFIG = Path("perftrust.toml")
 # reports out of `git status`, the way a virtualenv or pytest's cache keeps itself out.
 PERFTRUST_DIR = ".perftrust"
 LEGACY_DB = Path("perftrust.duckdb")
+# GitHub Projects date fields that are due dates unless [github].due_date_fields says otherwise
+# (pipeline/github_projects.py uses this one constant too).
+DEFAULT_DUE_DATE_FIELDS = ("Due date", "Due", "Target date", "End date", "Deadline")
 
 
 def work_tree_root(start: Path) -> Path | None:
@@ -98,15 +101,21 @@ class GitHubConfig:
     concurrency: int = 4
     max_rate_limit_wait: float = 900.0
     timeout: float = 30.0
-    # GitHub Projects date fields that carry an item's due date, by precedence (SPEC). Not read yet:
-    # the sync uses milestone due dates; `perftrust doctor` says so when this is set.
-    due_date_fields: tuple[str, ...] = ()
+    # GitHub Projects date fields that carry an item's due date (SPEC: a project date field, else an
+    # iteration field's last day, else the milestone's due date), matched case-insensitively; read by
+    # pipeline/github_projects.py after each repository's issues.
+    due_date_fields: tuple[str, ...] = DEFAULT_DUE_DATE_FIELDS
+    # Projects to read due dates from, as "owner/number" (an organization's or a user's project);
+    # empty: every project an item is on.
+    projects: tuple[str, ...] = ()
     # Which GitHub API reads issues, pull requests, timelines, reviews and commit logins: "graphql"
     # (a few points per 100 items) or "rest" (a request per item); both give the same rows.
     api: str = "graphql"
 
 
 GITHUB_APIS = ("graphql", "rest")
+# A project named in [github].projects: its owner's login and its number (github.com/orgs/OWNER/projects/N).
+_PROJECT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_-]*)/([1-9][0-9]*)$")
 
 
 @dataclass(frozen=True)
@@ -184,6 +193,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "max_rate_limit_wait": (int, float),
         "timeout": (int, float),
         "due_date_fields": list,
+        "projects": list,
         "api": str,
     },
     "metrics": {
@@ -342,7 +352,12 @@ def settings_from_dict(data: dict[str, Any], source: Path) -> Settings:
         concurrency=_positive(github, "github", "concurrency", GitHubConfig.concurrency, source),
         max_rate_limit_wait=float(github.get("max_rate_limit_wait", GitHubConfig.max_rate_limit_wait)),
         timeout=float(github.get("timeout", GitHubConfig.timeout)),
-        due_date_fields=_strings(github, "github", "due_date_fields", source),
+        due_date_fields=(
+            _strings(github, "github", "due_date_fields", source)
+            if "due_date_fields" in github
+            else GitHubConfig.due_date_fields
+        ),
+        projects=_projects(github, source),
         api=api,
     )
     metrics = data.get("metrics", {})
@@ -410,6 +425,26 @@ def _strings(table: dict[str, Any], section: str, key: str, source: Path) -> tup
             f"{source}: [{section}].{key} must be a list of non-empty strings", f'write {key} = ["..."]'
         )
     return tuple(values)
+
+
+def _projects(github: dict[str, Any], source: Path) -> tuple[str, ...]:
+    """[github].projects: "owner/number" each (a number, not the project's title: titles change and
+    repeat); kept as written, compared case-insensitively."""
+    values = github.get("projects", [])
+    for value in values:
+        if isinstance(value, str) and _PROJECT.match(value.strip()):
+            continue
+        address = (
+            re.search(r"/(?:orgs|users)/([^/]+)/projects/([0-9]+)", value) if isinstance(value, str) else None
+        )
+        hint = f' ("{address[1]}/{address[2]}" for that address)' if address else ""
+        raise ConfigError(
+            f'{source}: [github].projects has {value!r}, which is not a project as "owner/number"',
+            f'write each project as its owner\'s login and its number, e.g. projects = ["acme/1"]{hint}: '
+            "the number is the last part of the project's address, https://github.com/orgs/acme/projects/1 "
+            "(or https://github.com/users/LOGIN/projects/N for a user's project)",
+        )
+    return tuple(v.strip() for v in values)
 
 
 def _organization(entry: Any, i: int, source: Path) -> OrganizationConfig:

@@ -404,6 +404,7 @@ def _check_github(settings: Settings, client: _GitHub) -> list[Check]:
     if user.status_code == 200:
         checks.append(Check("github", OK, f"token accepted by {client.shown_url}: authenticated as {login}"))
         checks.append(_scopes(user))
+        checks.append(_project_scope(user))
     elif app_token:
         checks.append(
             Check(
@@ -437,49 +438,60 @@ def _scopes(user: requests.Response) -> Check:
             "github",
             OK,
             "scopes cannot be listed for fine-grained tokens (GitHub sends no X-OAuth-Scopes): check "
-            "repository access instead (the repository checks below do); GitHub Projects due dates need "
-            "the organization permission Projects: read",
+            "repository access instead (the repository checks below do)",
         )
     scopes = sorted({s.strip() for s in header.split(",") if s.strip()})
     shown = ", ".join(scopes) or "none"
-    note = _project_note(set(scopes))
     if "repo" in scopes:
         return Check(
-            "github",
-            OK,
-            f"classic token, scopes: {shown} (`repo` reads public and private repositories){note}",
+            "github", OK, f"classic token, scopes: {shown} (`repo` reads public and private repositories)"
         )
     if "public_repo" in scopes:
         return Check(
             "github",
             OK,
-            f"classic token, scopes: {shown}: public repositories only (private ones need the `repo` scope)"
-            f"{note}",
+            f"classic token, scopes: {shown}: public repositories only (private ones need the `repo` scope)",
         )
     return Check(
         "github",
         WARN,
-        f"classic token without the `repo` or `public_repo` scope (scopes: {shown}){note}",
-        "give the token the `repo` scope (private repositories) or `public_repo` (public ones only), and "
-        "read:project for GitHub Projects due dates",
+        f"classic token without the `repo` or `public_repo` scope (scopes: {shown})",
+        "give the token the `repo` scope (private repositories) or `public_repo` (public ones only)",
     )
 
 
 PROJECT_SCOPE_FIX = (
-    "add it: `gh auth refresh -s read:project` (a GitHub CLI token), or tick read:project at "
+    "add the scope: `gh auth refresh -s read:project` (a GitHub CLI token), or tick read:project at "
     "https://github.com/settings/tokens (GitHub Enterprise: the same page on your host)"
 )
 
 
-def _project_note(scopes: set[str]) -> str:
+def _project_scope(user: requests.Response) -> Check:
     """GitHub Projects due dates (SPEC: a Projects date field, else an iteration, else the milestone)
-    need read:project (or project) on a classic token; without it GitHub answers INSUFFICIENT_SCOPES
-    and perftrust falls back to milestone due dates."""
+    need read:project (or project) on a classic token; without it GitHub answers INSUFFICIENT_SCOPES,
+    each sync skips the projects of every repository with a warning, and milestones alone give due
+    dates. A fine-grained token's permissions cannot be listed: it needs Projects: read on the
+    organization."""
+    header = user.headers.get("X-OAuth-Scopes")
+    if header is None:
+        return Check(
+            "github",
+            OK,
+            "GitHub Projects due dates: a fine-grained token's permissions cannot be listed; it needs the "
+            "organization permission Projects: read (without it each sync says so and milestones alone "
+            "give due dates)",
+        )
+    scopes = {s.strip() for s in header.split(",") if s.strip()}
     if scopes & {"read:project", "project"}:
-        return "; read:project: GitHub Projects due dates are read"
-    return (
-        "; no read:project scope: due dates kept in GitHub Projects (date and iteration fields) cannot be "
-        f"read, only milestones' ({PROJECT_SCOPE_FIX})"
+        return Check(
+            "github", OK, "read:project: GitHub Projects due dates (date and iteration fields) are read"
+        )
+    return Check(
+        "github",
+        WARN,
+        "no read:project scope: due dates kept in GitHub Projects (date and iteration fields) cannot be read; "
+        "each sync skips them with a warning and milestones alone give due dates",
+        PROJECT_SCOPE_FIX,
     )
 
 
@@ -818,17 +830,6 @@ def check_prefect(prefect_api_url: str | None, timeout: float = 5.0) -> list[Che
 
 def check_config(settings: Settings) -> list[Check]:
     checks: list[Check] = []
-    if settings.github.due_date_fields:
-        fields = ", ".join(repr(f) for f in settings.github.due_date_fields)
-        checks.append(
-            Check(
-                "config",
-                WARN,
-                f"[github].due_date_fields is set ({fields}), but GitHub Projects date fields are not read "
-                "yet: due dates come from milestones",
-                "give the issues milestones with due dates; remove due_date_fields to silence this",
-            )
-        )
     if settings.nightly.task_runner == "dask" and importlib.util.find_spec("prefect_dask") is None:
         checks.append(
             Check(

@@ -161,12 +161,28 @@ def git_read_error(local: LocalRepo, proc: Any, exc: BaseException) -> Repositor
     )
 
 
+# A small history is split once between the workers, each older part this much larger than the
+# newer one before it: recent commits cost more to diff (on flask the newest 1,000 commits took
+# 0.29 s, the oldest 531 0.12 s), so with equal halves one git process ran 0.15 s alone at the end.
+# Two workers: 44 % and 56 % (measured on flask: both processes done in 0.72-0.85 s, 0.98 s with halves).
+OLDER_PART_RATIO = 1.27
+
+
+def split_into_chunks(shas: list[str], options: GitSyncOptions, workers: int) -> list[list[str]]:
+    """The pieces one git process each reads, newest first. A small history: one piece per worker,
+    weighted by OLDER_PART_RATIO (a process costs about 0.2 s to start on a pack like flask's, more
+    than finer pieces would save); a larger one: chunk_size pieces that workers take in turn."""
+    if len(shas) <= small_history(options, workers):
+        weights = [OLDER_PART_RATIO**k for k in range(workers)]
+        cuts = [round(len(shas) * sum(weights[: k + 1]) / sum(weights)) for k in range(workers)]
+        starts = [0, *cuts[:-1]]
+        return [shas[a:b] for a, b in zip(starts, cuts, strict=True) if b > a]
+    size = chunk_size(options, len(shas), workers)
+    return [shas[i : i + size] for i in range(0, len(shas), size)]
+
+
 def chunk_size(options: GitSyncOptions, count_commits: int, workers: int) -> int:
-    """Commits per git process for this many commits (see GitSyncOptions). A small history is
-    split evenly, one process per worker: a process costs about 0.2 s to start on a pack like
-    flask's, more than its share of imbalance."""
-    if count_commits <= small_history(options, workers):
-        return max(1, -(-count_commits // workers))
+    """Commits per git process for a history larger than a small one (see GitSyncOptions)."""
     wanted = -(-count_commits // max(1, workers * options.chunks_per_worker))
     return max(options.chunk_commits, min(options.max_chunk_commits, wanted))
 
@@ -207,7 +223,7 @@ class RevListStream:
             proc.stdin.write("\n".join(self.include).encode() + b"\n")
             proc.stdin.close()
             # Listed first up to the size of a small history (milliseconds): a small one is then
-            # split evenly; a large one sends each worker a first chunk at once, the rest follows.
+            # split between the workers; a large one sends each worker a first chunk at once, the rest follows.
             first = self.options.chunk_commits
             listed: list[str] = []
             for line in proc.stdout:
@@ -226,9 +242,7 @@ class RevListStream:
             stderr = proc.stderr.read()
             if proc.wait() != 0:
                 raise git.GitCommandError(["git", "rev-list", "--stdin"], proc.returncode, stderr)
-            size = chunk_size(self.options, len(rest), self.workers)
-            for i in range(0, len(rest), size):
-                chunk = rest[i : i + size]
+            for chunk in split_into_chunks(rest, self.options, self.workers):
                 self.count += len(chunk)
                 yield chunk
         finally:
@@ -252,9 +266,8 @@ class Extraction:
         workers = options.workers or available_workers()
         if isinstance(shas, list):
             workers = count_workers(options, len(shas))
-            size = chunk_size(options, len(shas), workers)
-            for i in range(0, len(shas), size):
-                self._chunks.put(shas[i : i + size])
+            for chunk in split_into_chunks(shas, options, workers):
+                self._chunks.put(chunk)
         self._workers = workers
         # Bounded: a slow consumer stops the readers instead of piling batches up in memory.
         self._out: queue.Queue[Any] = queue.Queue(maxsize=2 * workers)
@@ -342,7 +355,7 @@ class Extraction:
 
 def extract_commits(
     local: LocalRepo, shas: list[str] | RevListStream, run_id: str, options: GitSyncOptions
-) -> Iterator[pa.Table]:
+) -> Extraction:
     """Arrow batches of exactly the given commits; the git processes start at once (Extraction)."""
     return Extraction(local, shas, run_id, options)
 

@@ -31,9 +31,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
-import polars as pl
 import pyarrow as pa
 
+from pipeline.config import DEFAULT_DUE_DATE_FIELDS
 from pipeline.db import transaction
 from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, TransientGitHubError
 from pipeline.github_sync import _json, _replace_rows
@@ -41,7 +41,6 @@ from pipeline.runs import StepResult, utc_now
 
 STEP = "github-projects"
 GRAPHQL_URL = "/graphql"
-DEFAULT_DUE_DATE_FIELDS = ("Due date", "Due", "Target date", "End date", "Deadline")
 PROJECTS_PER_ITEM = 5  # project items asked per issue in the first query (more page on)
 SCOPE_FIX = (
     "give the token the read:project scope: `gh auth refresh -s read:project` (GitHub CLI), or tick "
@@ -375,59 +374,3 @@ def sync_project_due_dates(
     if result.status == "running":
         result.status = "succeeded" if result.count_rows_added else "unchanged"
     return result
-
-
-# --------------------------------------------------------------------------------------------------
-# For pipeline/metrics/follow_through.py: SPEC's precedence over the milestone's due date
-# --------------------------------------------------------------------------------------------------
-
-PROJECT_DUE_COLUMNS = (
-    "due_date_source",
-    "due_project_owner",
-    "due_project_number",
-    "due_project_title",
-    "due_field_name",
-    "due_evidence",
-)
-
-
-def with_project_due_dates(
-    items: pl.LazyFrame, con: duckdb.DuckDBPyConnection, as_of: datetime
-) -> pl.LazyFrame:
-    """`items` (repo, number, due_date from the milestone the item had at as_of, ...) with SPEC's
-    precedence applied: the item's project due date known at as_of (a date field, else an
-    iteration's last day; rule in sql/41 `perftrust_project_due_at`) replaces the milestone's.
-    Adds PROJECT_DUE_COLUMNS: due_date_source is project_date, project_iteration or milestone (NULL
-    without a due date); due_evidence reads 'Project "Roadmap", field "Target date"' or
-    'Milestone "v1.2"' (the milestone's title when items has milestone_title, else its number)."""
-    project = con.sql(
-        """SELECT repo, number, due_date AS project_due_date, due_source, due_project_owner, due_project_number,
-                  due_project_title, due_field_name, due_evidence AS project_evidence
-           FROM perftrust_project_due_at(?)""",
-        params=[as_of],
-    ).pl()
-    schema = items.collect_schema()
-    project = project.with_columns(
-        pl.col("repo").cast(schema["repo"]), pl.col("number").cast(schema["number"])
-    )
-    milestone = (
-        pl.format('Milestone "{}"', "milestone_title")
-        if "milestone_title" in schema
-        else pl.format("Milestone #{}", "milestone_number")
-    )
-    has_project = pl.col("project_due_date").is_not_null()
-    return (
-        items.join(project.lazy(), on=["repo", "number"], how="left")
-        .with_columns(
-            due_date_source=pl.when(has_project)
-            .then(pl.col("due_source"))
-            .when(pl.col("due_date").is_not_null())
-            .then(pl.lit("milestone")),
-            due_evidence=pl.when(has_project)
-            .then(pl.col("project_evidence"))
-            .when(pl.col("due_date").is_not_null())
-            .then(milestone),
-            due_date=pl.coalesce("project_due_date", "due_date"),
-        )
-        .drop("project_due_date", "due_source", "project_evidence")
-    )

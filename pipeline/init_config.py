@@ -86,10 +86,14 @@ path = "."
 # max_rate_limit_wait = {gh.max_rate_limit_wait:g}
 # Seconds to wait for one GitHub answer before retrying it. Default: {gh.timeout:g}.
 # timeout = {gh.timeout:g}
-# GitHub Projects date fields holding an item's due date, by precedence. Not read yet: milestone due dates are used. Default: none.
-# due_date_fields = ["Due date", "Target date"]
+# GitHub Projects due dates are read after each repository's issues (through GraphQL; the token needs read:project).
+# Date fields holding an item's due date (case-insensitive; every iteration field counts too: due on its last day). Default: {_toml(gh.due_date_fields)}.
+# due_date_fields = {_toml(gh.due_date_fields)}
+# GitHub Projects to read due dates from, as "owner/number" (https://github.com/orgs/acme/projects/1 is "acme/1"). Default: [] (every project an item is on).
+# projects = []
 # Which GitHub API reads issues, pull requests, timelines, reviews and commit logins: "graphql" (a few
-# quota points per 100 items) or "rest" (a request per item). Same rows either way. Default: {_toml(gh.api)}.
+# quota points per 100 items) or "rest" (a request per item). Same rows either way (GitHub Projects due dates:
+# GraphQL either way). Default: {_toml(gh.api)}.
 # api = {_toml(gh.api)}
 
 [metrics]

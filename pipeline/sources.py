@@ -1,9 +1,10 @@
 """Sources: what a published database is the union of.
 
 A source is one kind of data of one repository: ``git:<repo>`` (a local clone's history) or
-``github:<repo>`` (its GitHub issues, pull requests, reviews and milestones). git and GitHub data of
-the same repository are independent sources. Each source's rows are kept in its repository's shard;
-the published database holds a copy of every source listed in its ``pipeline_sources`` table.
+``github:<repo>`` (its GitHub issues, pull requests, reviews, milestones and its items' GitHub
+Projects due dates). git and GitHub data of the same repository are independent sources. Each
+source's rows are kept in its repository's shard; the published database holds a copy of every
+source listed in its ``pipeline_sources`` table.
 
 A run refreshes the sources it synced (the build's rows made equal to the shard's, row by row),
 keeps every other source's rows exactly as they were, and drops a source only when `perftrust
@@ -42,6 +43,8 @@ GITHUB_TABLES = (
     "raw_github__milestones",
     "raw_github__due_date_observations",
     "raw_github__commit_authors",
+    "raw_github__project_items",
+    "raw_github__project_due_observations",
     "sync_state",
 )
 TABLES = {"git": GIT_TABLES, "github": GITHUB_TABLES}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -125,6 +126,68 @@ def expand_organizations(
     return names, steps
 
 
+def sync_project_stage(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    client: GitHubClient,
+    full_name: str,
+    step: StepResult,
+    run_id: str,
+) -> str | None:
+    """GitHub Projects due dates of repository `full_name` (its issues just synced by `step`, under
+    the key step.repo) synced, folded into that step: pipeline_run_steps keeps one github_sync row per repository (the nightly run, its
+    Prefect tasks and the publish rules count on it), with the stage's figures in details.projects,
+    its queries, points and requests added to the step's, and its warnings (no read:project, a
+    failure) among the step's. A failed stage leaves the step's status as the issues made it: what
+    the issues step stored is published whatever happens here, and the due dates the last good
+    projects read saw stay. Returns the rate-limit problem when the GraphQL budget ran out (the
+    caller stops there), else None."""
+    from pipeline.github_client import GitHubError, RateLimited
+    from pipeline.github_projects import ProjectOptions, sync_project_due_dates
+
+    options = ProjectOptions(
+        due_date_fields=settings.github.due_date_fields, projects=settings.github.projects
+    )
+    requests_before = client.stats.count_requests
+    stopped: str | None = None
+    try:
+        projects = sync_project_due_dates(con, client, full_name, run_id, key=step.repo, options=options)
+    except RateLimited as exc:
+        stopped = exc.problem
+        projects = exc.step or _failed("github-projects", step.repo, str(exc))
+    except GitHubError as exc:
+        projects = exc.step or _failed("github-projects", step.repo, str(exc), exc.transient)
+    except PerftrustError as exc:
+        projects = _failed("github-projects", step.repo, str(exc), exc.transient)
+    if not projects.duration_seconds:
+        projects.duration_seconds = time.perf_counter() - projects.started_clock
+    queries = int(projects.details.get("graphql_queries") or 0)
+    points = int(projects.details.get("graphql_points") or 0)
+    step.details["projects"] = {
+        "status": projects.status,
+        "items_asked": projects.details.get("items_asked", 0),
+        "rows": projects.count_rows_added,
+        "graphql_queries": queries,
+        "graphql_points": points,
+        "seconds": round(projects.duration_seconds, 2),
+        **({"error": projects.error_message} if projects.error_message else {}),
+    }
+    if queries or "graphql_queries" in step.details:
+        step.details["graphql_queries"] = int(step.details.get("graphql_queries") or 0) + queries
+        step.details["graphql_points"] = int(step.details.get("graphql_points") or 0) + points
+        step.details["graphql_remaining"] = client.stats.graphql_remaining
+    step.count_api_requests += client.stats.count_requests - requests_before
+    step.duration_seconds += projects.duration_seconds
+    step.warnings.extend(projects.warnings)
+    if projects.status == "failed":
+        step.warnings.append(
+            f"GitHub Projects due dates of {full_name} were not read this run: {projects.error_message}; "
+            "its issues and pull requests were synced, its due dates stay as the last projects read saw "
+            "them (else milestones), and the next run reads them again"
+        )
+    return stopped
+
+
 def sync_github(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -134,7 +197,9 @@ def sync_github(
     organizations: list[OrganizationConfig],
     progress_for: ProgressFactory | None = None,
 ) -> list[StepResult]:
-    """One step per GitHub repository (organizations expanded); a used-up rate limit stops the rest cleanly."""
+    """One step per GitHub repository (organizations expanded): its issues, pull requests, reviews and
+    milestones, then (when that succeeded) the GitHub Projects due dates of its items, through
+    GraphQL whatever [github].api says (sync_project_stage); a used-up rate limit stops the rest cleanly."""
     from pipeline.github_client import GitHubError, RateLimited
     from pipeline.github_graphql import sync_github_repository_graphql
     from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
@@ -159,6 +224,8 @@ def sync_github(
             step = exc.step or _failed("github_sync", name, str(exc), exc.transient)
         except PerftrustError as exc:
             step = _failed("github_sync", name, str(exc), exc.transient)
+        else:
+            stopped = sync_project_stage(con, settings, client, name, step, run_id)
         steps.append(step)
     return steps
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.metrics.pseudonyms import is_person_column
 from reports.data import Scope
 
 EXTRA_TABLES = ("fct_commitments", "fct_credits")
@@ -49,7 +50,7 @@ def _commitment_key_sql(expr: str) -> str:
 
 def is_personal(column: str) -> bool:
     """The columns pipeline.metrics.common pseudonymizes."""
-    return column == "contributor_id" or column.endswith(("_contributor_id", "_login", "_name", "_email"))
+    return is_person_column(column)
 
 
 def export_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -155,6 +155,7 @@ class AttentionItem:
     assignee: str
     assignee_anchor: str | None
     due_date: date
+    due_evidence: str | None  # where the due date came from: Project "Roadmap", field "Due" / Milestone "v1"
     status: str  # overdue | due soon
     days: int  # overdue by / due in
     warned_before_due: bool
@@ -237,6 +238,17 @@ def rows(
     cursor = con.execute(sql, list(params) if params else None)
     columns = [d[0] for d in cursor.description or ()]
     return [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
+
+
+def due_evidence_sql(con: duckdb.DuckDBPyConnection, alias: str = "") -> str:
+    """fct_commitments.due_evidence (where a due date came from: 'Project "Roadmap", field "Target
+    date"', 'Milestone "v1.2"'), or NULL in a database whose table predates it (a report opens the
+    database read-only, so the schema update waits for the next run or metrics)."""
+    present = con.execute(
+        """SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database()
+           AND table_name = 'fct_commitments' AND column_name = 'due_evidence'"""
+    ).fetchall()[0][0]
+    return f"{alias}due_evidence" if present else "NULL::VARCHAR AS due_evidence"
 
 
 def _int(value: object) -> int:
@@ -329,8 +341,9 @@ def figure(
     value = _float(row.get(measure.column))
     # Medians without a flag of their own follow the rule of the rates.
     enough = bool(row.get(measure.enough_column)) if measure.enough_column is not None else n >= min_n
-    lower = _float(row.get(f"{measure.column}_lower")) if measure.kind == "rate" else None
-    upper = _float(row.get(f"{measure.column}_upper")) if measure.kind == "rate" else None
+    # Rates and medians carry their 95% interval in the tables (a spread such as the IQR has none).
+    lower = _float(row.get(f"{measure.column}_lower")) if measure.kind in ("rate", "median") else None
+    upper = _float(row.get(f"{measure.column}_upper")) if measure.kind in ("rate", "median") else None
     if not enough:
         value = None
     return Figure(measure, subject, value, n, lower, upper, enough and value is not None, details)
@@ -430,8 +443,9 @@ class Evidence:
             return
         for row in rows(
             self.con,
-            """SELECT commitment_key, repo, number, is_pull_request, due_date, outcome, slip_days,
-                      warned_before_due FROM fct_commitments WHERE commitment_key IN (SELECT unnest(?::VARCHAR[]))""",
+            f"""SELECT commitment_key, repo, number, is_pull_request, due_date, outcome, slip_days,
+                       warned_before_due, {due_evidence_sql(self.con)}
+                FROM fct_commitments WHERE commitment_key IN (SELECT unnest(?::VARCHAR[]))""",
             [wanted],
         ):
             self.commitments[row["commitment_key"]] = row
@@ -505,8 +519,10 @@ class Evidence:
         outcome = str(row["outcome"]).replace("_", " ")
         if row["outcome"] == "late" and row["slip_days"] is not None:
             outcome = f"late by {row['slip_days']} day{'s' if row['slip_days'] != 1 else ''}"
-        note = f"due {row['due_date']:%Y-%m-%d}, {outcome}" + (
-            ", warned before the date" if row["warned_before_due"] else ""
+        note = (
+            f"due {row['due_date']:%Y-%m-%d}, {outcome}"
+            + (", warned before the date" if row["warned_before_due"] else "")
+            + (f"; due date from {row['due_evidence']}" if row.get("due_evidence") else "")
         )
         item_ref = EvidenceRef(
             ref.key, "pr" if row["is_pull_request"] else "issue", row["repo"], row["number"], None, None
@@ -672,7 +688,7 @@ def _open_commitments(con: duckdb.DuckDBPyConnection, scope: Scope) -> list[dict
     return rows(
         con,
         f"""SELECT c.commitment_key, c.repo, c.number, c.is_pull_request, c.assignee_login, c.contributor_id,
-                   c.due_date, c.outcome, c.warned_before_due, i.title
+                   c.due_date, {due_evidence_sql(con, "c.")}, c.outcome, c.warned_before_due, i.title
             FROM fct_commitments c
             LEFT JOIN stg_github__issues i ON i.repo = c.repo AND i.number = c.number
             WHERE NOT c.is_assignee_bot
@@ -705,6 +721,7 @@ def _attention(
                 assignee=assignee,
                 assignee_anchor=by_id[cid].anchor if cid in by_id else None,
                 due_date=row["due_date"],
+                due_evidence=row["due_evidence"],
                 status="overdue" if overdue else "due soon",
                 days=abs((scope.as_of - row["due_date"]).days),
                 warned_before_due=bool(row["warned_before_due"]),

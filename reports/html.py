@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -61,6 +62,15 @@ def value_text(f: Figure) -> str:
     return (f"{f.value:,.0f}" if abs(f.value) >= 100 else f"{f.value:,.1f}") + m.unit
 
 
+def interval_text(f: Figure) -> str:
+    """A figure's 95% interval as shown: percentages for rates, the measure's unit for medians."""
+    assert f.lower is not None and f.upper is not None
+    if f.measure.kind == "rate":
+        return f"{pct(f.lower)} to {pct(f.upper)}"
+    ends = [replace(f, value=bound) for bound in (f.lower, f.upper)]
+    return f"{value_text(ends[0]).removesuffix(f.measure.unit)} to {value_text(ends[1])}"
+
+
 def label_for(f: Figure) -> str:
     if f.missing is not None:
         return f"{f.measure.label}: not measured, needs {f.missing}"
@@ -68,7 +78,7 @@ def label_for(f: Figure) -> str:
         return f"{f.measure.label}: not enough data (n={f.n})"
     interval = ""
     if f.lower is not None and f.upper is not None:
-        interval = f", 95% interval {pct(f.lower)} to {pct(f.upper)}"
+        interval = f", 95% interval {interval_text(f)}"
     return f"{f.measure.label}: {value_text(f)}{interval}, n={f.n}"
 
 
@@ -134,6 +144,7 @@ def render_html(report: Report) -> str:
         generated_at=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         version=__version__,
         value_text=value_text,
+        interval_text=interval_text,
         label_for=label_for,
         interval_bar=svg.interval_bar,
         count_bars=svg.count_bars,

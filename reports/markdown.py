@@ -127,8 +127,8 @@ def render_markdown(report: Report) -> str:
     ]
     if report.attention:
         out += [
-            _row([Raw("due"), Raw("status"), Raw("item"), Raw("assignee")]),
-            _row([Raw("---")] * 4),
+            _row([Raw("due"), Raw("status"), Raw("item"), Raw("assignee"), Raw("due date from")]),
+            _row([Raw("---")] * 5),
         ]
         for a in report.attention[:ATTENTION_LIMIT]:
             if a.status == "overdue":
@@ -136,7 +136,17 @@ def render_markdown(report: Report) -> str:
             else:
                 status = "due today" if a.days == 0 else f"due in {a.days} d"
             item = _link(f"{a.repo}#{a.number}", a.url)
-            out.append(_row([a.due_date.isoformat(), status, Raw(f"{item.text} {md(a.title)}"), a.assignee]))
+            out.append(
+                _row(
+                    [
+                        a.due_date.isoformat(),
+                        status,
+                        Raw(f"{item.text} {md(a.title)}"),
+                        a.assignee,
+                        a.due_evidence or "",
+                    ]
+                )
+            )
         if len(report.attention) > ATTENTION_LIMIT:
             out += ["", _line(f"... and {len(report.attention) - ATTENTION_LIMIT} more in the HTML report.")]
     else:

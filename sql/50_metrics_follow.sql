@@ -9,8 +9,9 @@
 -- over denominators summed), the figure the report shows; its interval treats the person as the unit
 -- (cases of one person are not independent): delete-one-person jackknife variance, logit scale,
 -- Student t with Satterthwaite degrees of freedom (pipeline/metrics/intervals.py). A person row's
--- interval is Wilson's, which takes the cases as independent trials. Medians have _lower/_upper from
--- order statistics (person rows, 6 values or more). tests/test_metrics_naming.py checks the pattern.
+-- interval is Wilson's, which takes the cases as independent trials. Every median m has m, m_lower,
+-- m_upper and is_enough_data_m: order statistics on person rows (6 values or more), Woodruff's interval
+-- over people on team rows (2 people, 6 values or more). tests/test_metrics_naming.py checks the pattern.
 
 CREATE TABLE IF NOT EXISTS fct_commitments (
     commitment_key VARCHAR PRIMARY KEY,
@@ -24,6 +25,11 @@ CREATE TABLE IF NOT EXISTS fct_commitments (
     milestone_number INTEGER,
     due_date_source VARCHAR NOT NULL,
     due_date DATE NOT NULL,
+    due_project_owner VARCHAR,
+    due_project_number INTEGER,
+    due_project_title VARCHAR,
+    due_field_name VARCHAR,
+    due_evidence VARCHAR,
     assigned_at TIMESTAMP,
     unassigned_at TIMESTAMP,
     closed_at TIMESTAMP,
@@ -43,15 +49,20 @@ COMMENT ON COLUMN fct_commitments.assignee_login IS 'The person who committed (w
 COMMENT ON COLUMN fct_commitments.contributor_id IS 'The assignee as a contributor (dim_contributors).';
 COMMENT ON COLUMN fct_commitments.is_assignee_bot IS 'The assignee is a bot (kept here, left out of metrics).';
 COMMENT ON COLUMN fct_commitments.milestone_number IS 'The milestone the item had at as_of (its last milestoned/demilestoned event, else the current one).';
-COMMENT ON COLUMN fct_commitments.due_date_source IS 'Where the due date came from: milestone (GitHub Projects date fields are not read yet).';
-COMMENT ON COLUMN fct_commitments.due_date IS 'The due date: date part of the milestone''s due_on in UTC, as the latest sync before as_of saw it.';
+COMMENT ON COLUMN fct_commitments.due_date_source IS 'Where the due date came from, by SPEC''s precedence: project_date (a GitHub Projects date field named in [github].due_date_fields), else project_iteration (a Projects iteration field), else milestone. Between projects: the lowest project number, then owner login, then field name (sql/41 perftrust_project_due_at).';
+COMMENT ON COLUMN fct_commitments.due_date IS 'The due date as the latest sync up to as_of saw it (the earliest sync''s when none was that early): the project date field''s value, the iteration''s last day (start + duration - 1), or the date part of the milestone''s due_on in UTC.';
+COMMENT ON COLUMN fct_commitments.due_project_owner IS 'Login of the organization or user owning the project the due date came from (project sources; NULL for milestone).';
+COMMENT ON COLUMN fct_commitments.due_project_number IS 'Number of that project (per owner: github.com/orgs/OWNER/projects/N).';
+COMMENT ON COLUMN fct_commitments.due_project_title IS 'Title of that project.';
+COMMENT ON COLUMN fct_commitments.due_field_name IS 'The project date or iteration field the due date came from (NULL for milestone).';
+COMMENT ON COLUMN fct_commitments.due_evidence IS 'Where the due date came from, as reports show it: Project "Roadmap", field "Target date" / Project "Roadmap", iteration "Sprint 4" of field "Sprint" / Milestone "v1.2".';
 COMMENT ON COLUMN fct_commitments.assigned_at IS 'First assignment of this person (UTC); the item''s creation when GitHub shows no assignment event.';
 COMMENT ON COLUMN fct_commitments.unassigned_at IS 'When the person was last unassigned (UTC); NULL if still assigned at as_of.';
 COMMENT ON COLUMN fct_commitments.closed_at IS 'Last close before as_of (UTC); NULL if open then.';
 COMMENT ON COLUMN fct_commitments.outcome IS 'on_time (closed as completed, or merged, by the end of the due date), late (after), overdue (open, past due), pending (open, not yet due), dropped (closed as not planned, PR closed unmerged, or unassigned after the due date), handed_off (unassigned on or before the due date). Closing while assigned wins over a later unassignment; a reopened item counts by its last close; issues closed without a state_reason count as completed.';
 COMMENT ON COLUMN fct_commitments.slip_days IS 'Late ones: close date minus due date, whole days (dates in the configured time zone).';
-COMMENT ON COLUMN fct_commitments.warned_before_due IS 'The assignee commented on the item, or changed its milestone, by the end of the due date (others'' comments do not count).';
-COMMENT ON COLUMN fct_commitments.due_moved_after_passed IS 'The due date was moved after it had passed: the milestone''s date changed at a run after the old date, or the item left its milestone after that milestone''s date.';
+COMMENT ON COLUMN fct_commitments.warned_before_due IS 'The assignee commented on the item, or changed its milestone, by the end of the due date (whichever source gave it; others'' comments do not count; a project date change is not one: GitHub does not say who made it).';
+COMMENT ON COLUMN fct_commitments.due_moved_after_passed IS 'The due date was moved after it had passed: the item''s GitHub Projects due date seen at a run differed from the one the run before saw, whose day had passed by then (a date cleared, or the item taken off the project, counts too); or, when the milestone gives the due date, the milestone''s date changed at a run after the old date, or the item left its milestone after that milestone''s date.';
 COMMENT ON COLUMN fct_commitments.html_url IS 'Link to the item on GitHub.';
 
 CREATE TABLE IF NOT EXISTS metric_follow_through (
@@ -77,6 +88,7 @@ CREATE TABLE IF NOT EXISTS metric_follow_through (
     slip_days_median DOUBLE,
     slip_days_median_lower DOUBLE,
     slip_days_median_upper DOUBLE,
+    is_enough_data_slip_days_median BOOLEAN NOT NULL,
     count_prs_merged BIGINT NOT NULL,
     count_prs_closed_unmerged BIGINT NOT NULL,
     count_prs_resolved BIGINT NOT NULL,
@@ -101,6 +113,7 @@ CREATE TABLE IF NOT EXISTS metric_follow_through (
     review_response_hours_median DOUBLE,
     review_response_hours_median_lower DOUBLE,
     review_response_hours_median_upper DOUBLE,
+    is_enough_data_review_response_hours_median BOOLEAN NOT NULL,
     evidence_keys VARCHAR[] NOT NULL
 );
 COMMENT ON TABLE metric_follow_through IS 'Follow-through per person or team and period: commitments by due date, pull requests by close date, review requests by request date. Conversation starters, not verdicts.';
@@ -147,7 +160,9 @@ COMMENT ON COLUMN metric_follow_through.pr_completion_rate_numerator IS 'The num
 COMMENT ON COLUMN metric_follow_through.pr_completion_rate_denominator IS 'The denominator (n) of pr_completion_rate: count_prs_resolved (a copy). On team rows: the sum over the team''s people.';
 COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_numerator IS 'The numerator of review_follow_through_rate: count_review_requests_answered (a copy, under the name every rate''s numerator has).';
 COMMENT ON COLUMN metric_follow_through.review_follow_through_rate_denominator IS 'The denominator (n) of review_follow_through_rate: count_review_requests_due (a copy). On team rows: the sum over the team''s people.';
-COMMENT ON COLUMN metric_follow_through.slip_days_median_lower IS 'Lower end of the 95% interval of slip_days_median. Order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values and on team rows (their values come from several people, so they are not independent).';
+COMMENT ON COLUMN metric_follow_through.slip_days_median_lower IS 'Lower end of the 95% interval of slip_days_median. Person rows: order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%); NULL below 6 values. Team rows: the team median (of all its members'' values pooled) with Woodruff''s interval over people: the share of values at or below the median, 0.5, gets the team rates'' interval (delete-one-person jackknife, Student t with Satterthwaite degrees of freedom: values of one person are not independent) and is turned back into values through the pooled order statistics; NULL below 2 people or 6 values.';
 COMMENT ON COLUMN metric_follow_through.slip_days_median_upper IS 'Upper end of the 95% interval of slip_days_median (see slip_days_median_lower).';
-COMMENT ON COLUMN metric_follow_through.review_response_hours_median_lower IS 'Lower end of the 95% interval of review_response_hours_median. Order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values and on team rows (their values come from several people, so they are not independent).';
+COMMENT ON COLUMN metric_follow_through.is_enough_data_slip_days_median IS 'At least the configured minimum (default 5) of values behind slip_days_median; reports say "not enough data" below it.';
+COMMENT ON COLUMN metric_follow_through.review_response_hours_median_lower IS 'Lower end of the 95% interval of review_response_hours_median. Person rows: order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%); NULL below 6 values. Team rows: the team median (of all its members'' values pooled) with Woodruff''s interval over people: the share of values at or below the median, 0.5, gets the team rates'' interval (delete-one-person jackknife, Student t with Satterthwaite degrees of freedom: values of one person are not independent) and is turned back into values through the pooled order statistics; NULL below 2 people or 6 values.';
 COMMENT ON COLUMN metric_follow_through.review_response_hours_median_upper IS 'Upper end of the 95% interval of review_response_hours_median (see review_response_hours_median_lower).';
+COMMENT ON COLUMN metric_follow_through.is_enough_data_review_response_hours_median IS 'At least the configured minimum (default 5) of values behind review_response_hours_median; reports say "not enough data" below it.';

@@ -7,7 +7,8 @@
 -- Never a score, never a rank: every rate or ratio r has r, r_numerator, r_denominator, r_lower,
 -- r_upper and is_enough_data_r (sql/50_metrics_follow.sql says how team rows pool their people and
 -- how each interval is made) and is NULL below min_n (default 5); medians are NULL below min_n cases
--- too and carry an order-statistic interval on person rows; evidence_keys lists
+-- too; every median m has m_lower, m_upper (order statistics on person rows, Woodruff's interval over
+-- people on team rows) and is_enough_data_m; evidence_keys lists
 -- the commits, pull requests, issues, reviews and comments behind the row. Bots get no rows.
 -- Evidence keys: git:commit:<repo>@<sha>, github:pr:<repo>#<n>, github:issue:<repo>#<n>,
 -- github:review:<repo>#<pr>/<id>, github:comment:<repo>#<n>/<comment id>,
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS metric_consistency (
     pr_cycle_time_median_hours DOUBLE,
     pr_cycle_time_median_hours_lower DOUBLE,
     pr_cycle_time_median_hours_upper DOUBLE,
+    is_enough_data_pr_cycle_time_median_hours BOOLEAN,
     pr_cycle_time_iqr_hours DOUBLE,
     is_enough_data_pr_cycle_time BOOLEAN,
     revert_rate DOUBLE,
@@ -82,7 +84,7 @@ COMMENT ON COLUMN metric_consistency.longest_gap_days IS 'Longest run of consecu
 COMMENT ON COLUMN metric_consistency.count_prs_merged IS 'Pull requests by the subject merged in the period (dated by merged_at): the n of the cycle-time measures.';
 COMMENT ON COLUMN metric_consistency.pr_cycle_time_median_hours IS 'Median hours from opened (created_at) to merged of those pull requests; NULL below min_n merged.';
 COMMENT ON COLUMN metric_consistency.pr_cycle_time_iqr_hours IS 'Interquartile range (75th minus 25th percentile, linear interpolation) of the same hours: lower = more predictable. NULL below min_n merged.';
-COMMENT ON COLUMN metric_consistency.is_enough_data_pr_cycle_time IS 'count_prs_merged reaches min_n.';
+COMMENT ON COLUMN metric_consistency.is_enough_data_pr_cycle_time IS 'count_prs_merged reaches min_n (for the median and the IQR; the same as is_enough_data_pr_cycle_time_median_hours).';
 COMMENT ON COLUMN metric_consistency.revert_rate IS 'Own commits reverted / own commits; NULL below min_n own commits. Own commits: reachable non-merge commits the subject authored in the period. Reverted: a reachable commit authored by as_of, by anyone (bots too, the subject too), says "This reverts commit <sha>" of it. Judged at as_of, so a later revert raises an old period''s rate.';
 COMMENT ON COLUMN metric_consistency.revert_rate_numerator IS 'Own commits of the period reverted by as_of.';
 COMMENT ON COLUMN metric_consistency.revert_rate_denominator IS 'Own non-merge reachable commits authored in the period (team rows: the sum over their people).';
@@ -96,8 +98,9 @@ COMMENT ON COLUMN metric_consistency.weeks_with_anyone_active_ratio_denominator 
 COMMENT ON COLUMN metric_consistency.weeks_with_anyone_active_ratio_lower IS 'Lower end of the Wilson 95% interval of weeks_with_anyone_active_ratio: one series of weeks taken as independent trials (streaks make it too narrow).';
 COMMENT ON COLUMN metric_consistency.weeks_with_anyone_active_ratio_upper IS 'Upper end of the Wilson 95% interval of weeks_with_anyone_active_ratio.';
 COMMENT ON COLUMN metric_consistency.is_enough_data_weeks_with_anyone_active_ratio IS 'The denominator reaches min_n (team rows; false on person rows).';
-COMMENT ON COLUMN metric_consistency.pr_cycle_time_median_hours_lower IS 'Lower end of the 95% interval of pr_cycle_time_median_hours. Order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values or min_n merged and on team rows (their values come from several people, so they are not independent).';
+COMMENT ON COLUMN metric_consistency.pr_cycle_time_median_hours_lower IS 'Lower end of the 95% interval of pr_cycle_time_median_hours. Person rows: order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values or min_n merged. Team rows: the team median (of all its members'' values pooled) with Woodruff''s interval over people: the share of values at or below the median, 0.5, gets the team rates'' interval (delete-one-person jackknife, Student t with Satterthwaite degrees of freedom: values of one person are not independent) and is turned back into values through the pooled order statistics; NULL below 2 people or 6 values.';
 COMMENT ON COLUMN metric_consistency.pr_cycle_time_median_hours_upper IS 'Upper end of the 95% interval of pr_cycle_time_median_hours (see pr_cycle_time_median_hours_lower).';
+COMMENT ON COLUMN metric_consistency.is_enough_data_pr_cycle_time_median_hours IS 'At least the configured minimum (default 5) of values behind pr_cycle_time_median_hours (merged ones); pr_cycle_time_median_hours is NULL below it.';
 
 CREATE TABLE IF NOT EXISTS metric_communication (
     contributor_id VARCHAR,
@@ -122,6 +125,7 @@ CREATE TABLE IF NOT EXISTS metric_communication (
     review_comment_response_median_hours DOUBLE,
     review_comment_response_median_hours_lower DOUBLE,
     review_comment_response_median_hours_upper DOUBLE,
+    is_enough_data_review_comment_response_median_hours BOOLEAN,
     is_enough_data_review_comment_response BOOLEAN,
     evidence_keys VARCHAR[] NOT NULL
 );
@@ -146,7 +150,8 @@ COMMENT ON COLUMN metric_communication.pr_issue_link_share_upper IS 'Upper end o
 COMMENT ON COLUMN metric_communication.is_enough_data_pr_issue_link_share IS 'The denominator reaches min_n.';
 COMMENT ON COLUMN metric_communication.count_review_comments_answered IS 'Review (diff) comments by another human on the subject''s pull requests that the subject answered, dated by the answer: the n of the median. Unanswered comments are not turned into a rate: many are settled by a code change rather than a reply.';
 COMMENT ON COLUMN metric_communication.review_comment_response_median_hours IS 'Median hours from such a comment to the pull-request author''s first comment in the same thread (in_reply_to_id) at or after it; NULL below min_n answered. Conversation comments have no thread structure and are not used.';
-COMMENT ON COLUMN metric_communication.is_enough_data_review_comment_response IS 'count_review_comments_answered reaches min_n.';
+COMMENT ON COLUMN metric_communication.is_enough_data_review_comment_response IS 'count_review_comments_answered reaches min_n (the same as is_enough_data_review_comment_response_median_hours, kept for queries written before).';
 COMMENT ON COLUMN metric_communication.evidence_keys IS 'Sorted keys behind the row: the pull requests opened (github:pr:...) and the review comments answered (github:review_comment:<repo>#<pr>/<comment id>).';
-COMMENT ON COLUMN metric_communication.review_comment_response_median_hours_lower IS 'Lower end of the 95% interval of review_comment_response_median_hours. Order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values or min_n answered and on team rows (their values come from several people, so they are not independent).';
+COMMENT ON COLUMN metric_communication.review_comment_response_median_hours_lower IS 'Lower end of the 95% interval of review_comment_response_median_hours. Person rows: order-statistic 95% interval of the median (distribution-free: two order statistics, interpolated between neighbours as Hettmansperger and Sheather do); assumes independent values (whole days have ties: then it covers more often than 95%). NULL below 6 values or min_n answered. Team rows: the team median (of all its members'' values pooled) with Woodruff''s interval over people: the share of values at or below the median, 0.5, gets the team rates'' interval (delete-one-person jackknife, Student t with Satterthwaite degrees of freedom: values of one person are not independent) and is turned back into values through the pooled order statistics; NULL below 2 people or 6 values.';
 COMMENT ON COLUMN metric_communication.review_comment_response_median_hours_upper IS 'Upper end of the 95% interval of review_comment_response_median_hours (see review_comment_response_median_hours_lower).';
+COMMENT ON COLUMN metric_communication.is_enough_data_review_comment_response_median_hours IS 'At least the configured minimum (default 5) of values behind review_comment_response_median_hours (answered ones); review_comment_response_median_hours is NULL below it.';

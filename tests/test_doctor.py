@@ -245,16 +245,20 @@ def test_github_good_token_repositories_and_organizations(github: GitHubServer, 
     details = [f"{c.status} {c.detail}" for c in checks]
     assert details[0].startswith("ok token accepted") and "perftrust-tester" in details[0]
     assert details[1].startswith("ok classic token, scopes: read:org, repo")
-    assert details[2].startswith("ok quota: ") and " of 5000 requests left" in details[2]
-    assert details[3] == f"ok repository {full} readable (public)"
-    missing = checks[4]
+    # read:project, a check of its own: without it GitHub Projects due dates are skipped.
+    projects = checks[2]
+    assert projects.status == "warn" and projects.detail.startswith("no read:project scope")
+    assert projects.fix and "gh auth refresh -s read:project" in projects.fix
+    assert details[3].startswith("ok quota: ") and " of 5000 requests left" in details[3]
+    assert details[4] == f"ok repository {full} readable (public)"
+    missing = checks[5]
     assert missing.status == "fail" and f"{org}/missing" in missing.detail and "404" in missing.detail
     assert missing.fix and f"{org}/missing" in missing.fix and "[github].repositories" in missing.fix
     assert (
-        details[5] == f"ok organization {org}: 2 repositories listable by the token (before include/exclude)"
+        details[6] == f"ok organization {org}: 2 repositories listable by the token (before include/exclude)"
     )
-    assert checks[6].status == "fail" and "no-such-org" in checks[6].detail and checks[6].fix
-    assert len(checks) == 7
+    assert checks[7].status == "fail" and "no-such-org" in checks[7].detail and checks[7].fix
+    assert len(checks) == 8
 
 
 def test_github_renamed_repository_warns(dataset: Dataset) -> None:
@@ -290,10 +294,12 @@ def test_github_missing_or_malformed_token_asks_nothing(github: GitHubServer, da
 
 def test_github_token_kinds(github: GitHubServer, dataset: Dataset) -> None:
     settings = github_settings(github.base_url, (dataset.repositories[0].full_name,))
-    fine = github_checks(settings, FINE_GRAINED)[1]
+    fine, fine_projects = github_checks(settings, FINE_GRAINED)[1:3]
     assert fine.status == "ok" and "fine-grained" in fine.detail and "repository access" in fine.detail
-    none = github_checks(settings, NO_SCOPES)[1]
+    assert fine_projects.status == "ok" and "Projects: read" in fine_projects.detail
+    none, none_projects = github_checks(settings, NO_SCOPES)[1:3]
     assert none.status == "warn" and "scopes: none" in none.detail and none.fix and "`repo`" in none.fix
+    assert none_projects.status == "warn" and none_projects.fix and "read:project" in none_projects.fix
     public = github_checks(settings, PUBLIC_ONLY)[1]
     assert public.status == "ok" and "public repositories only" in public.detail
 
@@ -553,8 +559,9 @@ def test_prefect_healthy_unhealthy_unreachable_and_unset() -> None:
 
 
 def test_config_notes() -> None:
-    (note,) = check_config(Settings(github=GitHubConfig(due_date_fields=("Due date",))))
-    assert note.status == "warn" and "milestones" in note.detail and "'Due date'" in note.detail
+    # GitHub Projects due date fields are read now: configuring them is nothing to note.
+    (read,) = check_config(Settings(github=GitHubConfig(due_date_fields=("Due date",), projects=("acme/1",))))
+    assert (read.status, read.detail) == ("ok", "nothing to note")
     (fine,) = check_config(Settings())
     assert fine.status == "ok"
     dask = check_config(Settings(nightly=replace(NightlyConfig(), task_runner="dask")))
@@ -585,6 +592,7 @@ def test_a_whole_run_formats_one_line_per_check_and_keeps_the_token(
         "github",
         "github",
         "github",
+        "github",
         "database",
         "store",
         "prefect",
@@ -598,5 +606,5 @@ def test_a_whole_run_formats_one_line_per_check_and_keeps_the_token(
         next(line for line in lines if line.startswith("FAIL  github     repository acme/gone"))
     )
     assert lines[gone + 1].startswith("      fix: fix acme/gone in [github].repositories")
-    assert lines[-1] == "1 failed (11 checks)"
+    assert lines[-1] == "1 failed, 1 warning (12 checks)"  # the warning: no read:project
     assert_secret_kept(checks, TOKEN)

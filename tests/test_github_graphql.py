@@ -514,4 +514,11 @@ def test_run_sync_reads_github_through_the_configured_api(
         assert step.details["graphql_queries"] == sum(1 for r in server.requests if r.path == "/graphql") > 0
     else:
         assert "/graphql" not in urls and timelines > 0
-        assert not any(r.path == "/graphql" for r in server.requests)
+        # Only GitHub Projects due dates go through GraphQL (whatever [github].api says), in the same step.
+        operations = {entry.operation.split("(")[0] for entry in server.graphql.log}
+        assert operations == {"query perftrustProjectItems"}
+        assert (
+            step.details["graphql_queries"]
+            == step.details["projects"]["graphql_queries"]
+            == len(server.graphql.log)
+        )

@@ -24,11 +24,11 @@ from pipeline.github_projects import (
     ProjectOptions,
     project_items_query,
     sync_project_due_dates,
-    with_project_due_dates,
 )
 from pipeline.github_sync import GitHubSyncOptions
 from pipeline.metrics import follow_through
 from pipeline.metrics.common import MetricSettings
+from pipeline.metrics.follow_through import with_project_due_dates
 from pipeline.runs import StepResult, start_run
 from tests.support.github_graphql import github_schema, query_cost
 from tests.support.github_scenario import Dataset, ProjectIteration, add_projects, generate_dataset
@@ -248,21 +248,14 @@ def test_a_moved_date_is_two_observations_and_a_cleared_one_a_null(
 
 
 def test_commitments_take_the_project_due_date_as_of(
-    tmp_path: Path, server: GitHubServer, dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server: GitHubServer, dataset: Dataset
 ) -> None:
     con = connect(tmp_path / "commitments.duckdb")
     repo = dataset.repositories[0]
     sync(con, server, repo.full_name)
     as_of = dataset.now.replace(tzinfo=None)
-    # The hook follow_through needs: with_project_due_dates over the milestone-derived due dates.
+    # follow_through.commitments applies with_project_due_dates over the milestone-derived due dates.
     original = follow_through._milestone_at_as_of
-    monkeypatch.setattr(
-        follow_through,
-        "_milestone_at_as_of",
-        lambda items, events, milestones: with_project_due_dates(
-            original(items, events, milestones), con, as_of
-        ),
-    )
     facts = follow_through.commitments(con, MetricSettings(as_of=as_of)).collect()
     by_number: dict[int, set[tuple[date, str]]] = {}
     for number, due_date, outcome in facts.select("number", "due_date", "outcome").iter_rows():
@@ -278,6 +271,11 @@ def test_commitments_take_the_project_due_date_as_of(
     over = scenario(dataset, "project_over_milestone")
     assert (closed_day(dataset, over) - timedelta(days=3), "late") in by_number[over]  # not the milestone's
     assert all(len({d for d, _ in pairs}) == 1 for pairs in by_number.values())  # one due date per item
+    # fct_commitments names where each due date came from; a milestone by its title.
+    named = dict(facts.select("number", "due_evidence").iter_rows())
+    assert named[dated] == 'Project "Roadmap", field "Target date"'
+    from_milestone = facts.filter(pl.col("due_date_source") == "milestone")
+    assert from_milestone.height > 0 and from_milestone["due_evidence"].str.starts_with('Milestone "').all()
     # The columns fct_commitments gains, as the helper gives them.
     settings = MetricSettings(as_of=as_of)
     milestone_dated = original(
@@ -330,14 +328,19 @@ def _user(scopes: str | None) -> requests.Response:
 
 
 def test_doctor_checks_read_project() -> None:
-    fine = doctor._scopes(_user(None))  # fine-grained: scopes cannot be listed
+    # A check of its own, beside the token's scopes.
+    fine = doctor._project_scope(_user(None))  # fine-grained: scopes cannot be listed
     assert fine.status == "ok" and "Projects: read" in fine.detail
-    ok = doctor._scopes(_user("read:org, read:project, repo"))
-    assert ok.status == "ok" and "read:project: GitHub Projects due dates are read" in ok.detail
-    assert "GitHub Projects due dates are read" in doctor._scopes(_user("project, public_repo")).detail
-    missing = doctor._scopes(_user("read:org, repo"))
-    assert missing.status == "ok" and missing.detail.startswith("classic token, scopes: read:org, repo")
-    assert "no read:project scope" in missing.detail and "gh auth refresh -s read:project" in missing.detail
-    assert "https://github.com/settings/tokens" in missing.detail
-    bare = doctor._scopes(_user(""))
+    ok = doctor._project_scope(_user("read:org, read:project, repo"))
+    assert ok.status == "ok" and ok.detail.startswith("read:project: GitHub Projects due dates")
+    assert doctor._project_scope(_user("project, public_repo")).status == "ok"
+    missing = doctor._project_scope(_user("read:org, repo"))
+    assert missing.status == "warn" and missing.detail.startswith("no read:project scope")
+    assert "milestones alone give due dates" in missing.detail
+    assert missing.fix and "gh auth refresh -s read:project" in missing.fix
+    assert "https://github.com/settings/tokens" in missing.fix
+    scopes = doctor._scopes(_user("read:org, repo"))
+    assert scopes.status == "ok" and scopes.detail.startswith("classic token, scopes: read:org, repo")
+    assert "project" not in scopes.detail  # said once, in its own check
+    bare = doctor._project_scope(_user(""))
     assert bare.status == "warn" and bare.fix and "read:project" in bare.fix

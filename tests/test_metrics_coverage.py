@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 
-from pipeline.metrics.common import rate, with_team_intervals
-from pipeline.metrics.intervals import median_bounds, wilson
+from pipeline.metrics.common import rate, team_median_intervals, with_team_intervals
+from pipeline.metrics.intervals import median_bounds, median_interval, team_median, wilson
 
 NOMINAL_LOW, NOMINAL_HIGH = 0.93, 0.97
 
@@ -192,6 +192,100 @@ def test_median_interval_covers() -> None:
     assert NOMINAL_LOW <= median_coverage() <= NOMINAL_HIGH
 
 
+# -- team medians (Woodruff's interval over people) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MedianTeam:
+    people: int  # 8-30
+    spread_people: float  # sd of a person's own level (log scale): people very different when large
+    spread_cases: float  # sd of one case around its person's level (log scale)
+    size: str  # "weeks" (uniform 1-13) or "cases" (log-normal, a few people hold most values)
+    whole_days: bool = False  # values rounded to whole units (slip days): ties
+
+
+def simulate_median_teams(
+    team: MedianTeam, simulations: int, seed: int
+) -> tuple[pl.DataFrame, list[list[float]]]:
+    """One row per simulated person: their values (e.g. hours to merge) as a sorted list, the
+    simulation as the period. A person's values share their level u ~ N(0, spread_people): values of
+    one person hang together (within-person correlation). Value = e^(3 + u + e), e ~ N(0,
+    spread_cases); sizes are drawn independently of levels, so the truth (the median of the values a
+    team of such people produces in the long run) is the median of e^(3 + u + e): e^3."""
+    rng = random.Random(seed)
+    rows: dict[str, list[object]] = {"contributor_id": [], "period_start": [], "_v_sorted": []}
+    pooled = []
+    for sim in range(simulations):
+        team_values: list[float] = []
+        for person in range(team.people):
+            n = _sizes(rng, team.size)
+            level = rng.gauss(0.0, team.spread_people)
+            values = [math.exp(3.0 + level + rng.gauss(0.0, team.spread_cases)) for _ in range(n)]
+            if team.whole_days:
+                values = [float(round(v)) for v in values]
+            rows["contributor_id"].append(f"person-{person}")
+            rows["period_start"].append(sim)
+            rows["_v_sorted"].append(sorted(values))
+            team_values += values
+        pooled.append(team_values)
+    frame = pl.DataFrame(rows).with_columns(
+        repo=pl.lit("r"), period_type=pl.lit("window"), period_end=pl.col("period_start")
+    )
+    return frame, pooled
+
+
+def team_median_coverage(team: MedianTeam, simulations: int = 2000, seed: int = 17) -> tuple[float, float]:
+    """(coverage of the product's team median interval, coverage of the naive order-statistic
+    interval over the pooled values, as if they were independent)."""
+    frame, pooled = simulate_median_teams(team, simulations, seed)
+    rows = (
+        team_median_intervals(frame.lazy(), ["_v_sorted"])
+        .filter(pl.col("team_id") == "all")
+        .sort("period_start")
+        .collect()
+    )
+    assert rows.height == simulations
+    truth = math.exp(3.0)
+    covered = rows.select(
+        ((pl.col("_v_sorted_team_lower") <= truth) & (truth <= pl.col("_v_sorted_team_upper")))
+        .fill_null(False)
+        .mean()
+    ).item()
+    naive = 0
+    for values in pooled:
+        lower, upper = median_interval(values)
+        naive += lower is not None and upper is not None and lower <= truth <= upper
+    return float(covered), naive / simulations
+
+
+MEDIAN_TEAMS = {
+    "8 people, skewed cases": MedianTeam(8, 0.7, 0.7, "cases"),
+    "15 people, weeks": MedianTeam(15, 1.0, 0.7, "weeks"),
+    "15 people, skewed cases, similar people": MedianTeam(15, 0.4, 1.0, "cases"),
+    "30 people, skewed cases": MedianTeam(30, 1.0, 0.7, "cases"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(MEDIAN_TEAMS))
+def test_team_median_interval_covers_and_naive_does_not(name: str) -> None:
+    covered, naive = team_median_coverage(MEDIAN_TEAMS[name])
+    assert NOMINAL_LOW <= covered <= NOMINAL_HIGH, f"{name}: {covered:.3f}"
+    assert naive < 0.90, f"{name}: the naive order-statistic interval covered {naive:.3f}"
+
+
+def test_team_median_polars_and_scalar_agree() -> None:
+    """intervals.team_median (the scalar version, for the report) gives the table's bounds."""
+    frame, _ = simulate_median_teams(MedianTeam(10, 1.0, 0.7, "cases", whole_days=True), 200, 3)
+    rows = team_median_intervals(frame.lazy(), ["_v_sorted"]).filter(pl.col("team_id") == "all").collect()
+    by_sim = {sim: list(group["_v_sorted"]) for (sim,), group in frame.group_by("period_start")}
+    for sim, lower, upper in rows.select(
+        "period_start", "_v_sorted_team_lower", "_v_sorted_team_upper"
+    ).iter_rows():
+        _median, scalar_lower, scalar_upper = team_median(by_sim[sim])
+        assert (lower, upper) == (scalar_lower, scalar_upper)
+
+
 if __name__ == "__main__":
     simulations = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     print(
@@ -211,3 +305,15 @@ if __name__ == "__main__":
         f"person Wilson, independent cases: {person_coverage(0.0):.3f}; with streaks: {person_coverage(0.5):.3f}"
     )
     print(f"person median: {median_coverage():.3f}")
+    print(f"{'team median':<40} product  naive")
+    median_grid = dict(MEDIAN_TEAMS)
+    for people in (8, 15, 30):
+        for spread in (0.4, 1.0):
+            for size in ("weeks", "cases"):
+                for whole in (False, True):
+                    median_grid[f"{people} people, sd {spread}, {size}{', whole days' if whole else ''}"] = (
+                        MedianTeam(people, spread, 0.7, size, whole)
+                    )
+    for name, median_team in median_grid.items():
+        covered, naive = team_median_coverage(median_team, simulations)
+        print(f"{name:<40} {covered:.3f}    {naive:.3f}", flush=True)

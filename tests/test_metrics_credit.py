@@ -625,3 +625,26 @@ def test_help_seeking_properties(inputs: tuple[pl.DataFrame, pl.DataFrame, pl.Da
         out.filter(~pl.col("is_enough_data_draft_early_rate"))["draft_early_rate"].null_count()
         == out.filter(~pl.col("is_enough_data_draft_early_rate")).height
     )
+
+
+def test_a_fix_after_simultaneous_changes_counts_whatever_the_row_order() -> None:
+    """Rule (c) when the file's previous change is several commits at one instant, one of them the
+    fixer's (hypothesis found this: the result depended on which row sorted last)."""
+    at = datetime(2024, 1, 1)
+    rows = [
+        ("r1", "1" * 40, "p:a", at, "Add x", False, False, None, None),
+        ("r1", "7" * 40, "bot:x", at, "Tidy", False, False, None, None),
+        ("r1", "3" * 40, "p:a", at + timedelta(days=3), "Fix x", False, False, None, "Fix x"),
+    ]
+    schema: dict[str, Any] = {"repo": pl.String, "sha": pl.String, "contributor_id": pl.String, "authored_at": pl.Datetime("us"),
+              "subject": pl.String, "is_merge": pl.Boolean, "is_revert": pl.Boolean, "reverted_sha": pl.String,
+              "message": pl.String}  # fmt: skip
+    for order in (rows, rows[::-1], [rows[1], rows[0], rows[2]]):
+        commits = pl.DataFrame(order, schema=schema, orient="row")
+        files = commits.select("repo", "sha", "contributor_id", "authored_at", pl.lit("f.py").alias("path"))
+        out = ownership_output(commits.lazy(), files.lazy())
+        january = out.filter(
+            (pl.col("contributor_id") == "p:a") & (pl.col("period_type") == "month")
+            & (pl.col("period_start") == date(2024, 1, 1))
+        )  # fmt: skip
+        assert january["count_fixups"].to_list() == [1]

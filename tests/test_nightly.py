@@ -574,6 +574,7 @@ def test_a_first_sync_starts_git_before_the_shard_exists(
     """A first sync's git processes run while DuckDB loads and the shard is made (the head start);
     the shard then holds exactly what a sync without the head start loads, and a later sync (the
     shard exists) reads incrementally as before."""
+    import pipeline.git_sync
     import pipeline.nightly
 
     repo = tmp_path / "repo"
@@ -585,7 +586,7 @@ def test_a_first_sync_starts_git_before_the_shard_exists(
     assert step.details.get("git_started_before_shard") is True
     assert step.count_rows_added == 120
 
-    monkeypatch.setattr(pipeline.nightly, "start_head", lambda *a, **k: pipeline.nightly.HeadStart(a[0], []))
+    monkeypatch.setattr(pipeline.nightly, "start_head", lambda *a, **k: pipeline.git_sync.HeadStart(a[0], []))
     without = _settings(tmp_path / "b", repo, git_workers=2)
     (tmp_path / "b").mkdir()
     (plain,) = [s for s in _run(without).steps if s.step == "git_sync"]

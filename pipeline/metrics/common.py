@@ -4,14 +4,19 @@ The interval math itself lives in intervals.py."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import duckdb
 import polars as pl
 
 from pipeline.db import registered
-from pipeline.metrics.intervals import team_rate_bounds, team_rate_sums, team_rate_terms
+from pipeline.metrics.intervals import team_median_bounds, team_rate_bounds, team_rate_sums, team_rate_terms
 from pipeline.metrics.intervals import wilson_bounds as wilson_bounds
 
 # Kept in settings.py (no Polars there); importable from here as before.
+from pipeline.metrics.pseudonyms import is_person_column
 from pipeline.metrics.pseudonyms import pseudonym as pseudonym
 from pipeline.metrics.pseudonyms import pseudonymized_key as pseudonymized_key
 from pipeline.metrics.settings import Z_95 as Z_95
@@ -162,9 +167,14 @@ def by_subject(events: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFram
 
     Evidence lists (aggregations named *_keys) are kept on person rows only: a team row's evidence
     is its members' rows of the same period (filtered by repo for repo:* teams). Repeating every key
-    on two more rows per period tripled memory for nothing a reader could not already reach."""
+    on two more rows per period tripled memory for nothing a reader could not already reach.
+
+    The values behind a median (aggregations named _*_sorted: a sorted list) also get their team
+    rows' interval over people: team_median_intervals, as columns <name>_team_lower and
+    <name>_team_upper (NULL on person rows)."""
     evidence = [a for a in aggregations if a.meta.output_name().endswith("keys")]
     totals = [a for a in aggregations if not a.meta.output_name().endswith("keys")]
+    value_lists = [a for a in totals if _is_value_list(a.meta.output_name())]
     person = (
         events.group_by(["contributor_id", *PERIOD_KEYS])
         .agg(aggregations)
@@ -182,10 +192,73 @@ def by_subject(events: pl.LazyFrame, aggregations: list[pl.Expr]) -> pl.LazyFram
         .with_columns(team_id=pl.lit("all"), contributor_id=pl.lit(None, pl.String))
     )
     combined = pl.concat([person, per_repo, everyone], how="diagonal_relaxed")
+    if value_lists:
+        per_member = events.group_by(["contributor_id", "repo", *PERIOD_KEYS]).agg(value_lists)
+        names = [a.meta.output_name() for a in value_lists]
+        combined = combined.join(
+            team_median_intervals(per_member, names), on=["team_id", *PERIOD_KEYS], how="left"
+        )
     return combined.with_columns(
         pl.col(name).fill_null(pl.lit([], dtype=pl.List(pl.String)))
         for name in (e.meta.output_name() for e in evidence)
     )
+
+
+def _is_value_list(name: str) -> bool:
+    return name.startswith("_") and name.endswith("_sorted")
+
+
+def team_median_intervals(per_member: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
+    """Team rows' median intervals over people (intervals.team_median_bounds): team_id, the period
+    keys, and <name>_team_lower / <name>_team_upper for each list column `name` of per_member (one
+    row per person, repository and period: that person's values there). The members of 'all' are
+    people (their values in every repository together), those of 'repo:<repo>' the people with
+    values in that repository."""
+    keys = ["team_id", *PERIOD_KEYS]
+    out: pl.LazyFrame | None = None
+    for name in names:
+        values = (
+            per_member.filter(pl.col("contributor_id").is_not_null())
+            .select("contributor_id", "repo", *PERIOD_KEYS, pl.col(name).alias("_value"))
+            .explode("_value")
+            .filter(pl.col("_value").is_not_null() & ~pl.col("_value").cast(pl.Float64).is_nan())
+            .with_columns(pl.col("_value").cast(pl.Float64))
+        )
+        members = pl.concat(
+            [
+                values.with_columns(team_id=pl.lit("all")),
+                values.with_columns(team_id=pl.lit("repo:") + pl.col("repo")),
+            ]
+        ).drop("repo")
+        team = members.group_by(keys).agg(
+            pl.col("_value").sort().alias("_pooled"),
+            pl.col("_value").median().alias("_median"),
+            pl.len().cast(pl.Float64).alias("_total"),
+        )
+        at_or_below = (
+            members.join(team.select(*keys, "_median"), on=keys, how="inner")
+            .group_by([*keys, "contributor_id"])
+            .agg(
+                (pl.col("_value") <= pl.col("_median")).sum().cast(pl.Float64).alias("_y"),
+                pl.len().cast(pl.Float64).alias("_n"),
+            )
+            .join(team.select(*keys, "_total"), on=keys, how="inner")
+            .with_columns(_share=pl.col("_y").sum().over(keys) / pl.col("_total"))
+        )
+        terms = at_or_below.group_by(keys).agg(
+            team_rate_terms(pl.col("_y"), pl.col("_n"), pl.col("_share") * pl.col("_total"), pl.col("_total"))
+        )
+        sums = terms.with_columns(team_rate_sums())
+        lower, upper = team_median_bounds(
+            pl.col("_pooled"),
+            *(pl.col(f"_{t}") for t in ("people", "sum_d", "sum_dd", "sum_ww", "sum_a", "sum_aa")),
+        )
+        bounds = team.join(sums, on=keys, how="inner").select(
+            *keys, lower.alias(f"{name}_team_lower"), upper.alias(f"{name}_team_upper")
+        )
+        out = bounds if out is None else out.join(bounds, on=keys, how="full", coalesce=True)
+    assert out is not None
+    return out
 
 
 def read(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None) -> pl.LazyFrame:
@@ -193,6 +266,57 @@ def read(con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None
     frame = pl.from_arrow(con.sql(query, params=params or None).to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame.lazy()
+
+
+# Inputs several families read (fct_commits is a view: mailmap, identities and revert matching each
+# time it is read). Inside shared_reads() each is read once per metrics run and handed to every family
+# that asks (families run side by side on threads: the first to ask reads, the others wait for it).
+_shared: dict[str, tuple[threading.Lock, list[pl.DataFrame]]] | None = None
+_shared_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def shared_reads() -> Iterator[None]:
+    """Keep the results of read_shared until the block ends (one metrics run)."""
+    global _shared
+    with _shared_lock:
+        _shared = {}
+    try:
+        yield
+    finally:
+        with _shared_lock:
+            _shared = None
+
+
+def read_shared(
+    con: duckdb.DuckDBPyConnection, name: str, query: str, params: list[object] | None = None
+) -> pl.LazyFrame:
+    """read(), once per `name` inside shared_reads() (the same query and parameters every time)."""
+    with _shared_lock:
+        entry = None if _shared is None else _shared.setdefault(name, (threading.Lock(), []))
+    if entry is None:
+        return read(con, query, params)
+    lock, holder = entry
+    with lock:
+        if not holder:
+            holder.append(read(con, query, params).collect())
+        return holder[0].lazy()
+
+
+def commits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """Reachable commits authored by as_of, by anyone (a bot's revert still reverts): what the
+    families that count commits need, read once (read_shared). The message only where it mentions a
+    fix (all ownership's rule (b) needs)."""
+    return read_shared(
+        con,
+        "commits",
+        """SELECT repo, sha, author_contributor_id AS contributor_id, authored_at, subject, is_merge,
+                  is_revert, reverted_sha,
+                  CASE WHEN regexp_matches(message, '(?i)fix') THEN message END AS message
+           FROM fct_commits
+           WHERE authored_at <= ?""",
+        [settings.as_of],
+    )
 
 
 def humans_by_login(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
@@ -217,11 +341,7 @@ def human_contributors(con: duckdb.DuckDBPyConnection, settings: MetricSettings)
 def _pseudonymized(frame: pl.DataFrame) -> pl.DataFrame:
     """Stable pseudonyms for every column that names a person (ids, logins, names, emails), and for
     the login inside commitment keys (commitment_key, evidence_keys)."""
-    personal = [
-        c
-        for c in frame.columns
-        if c == "contributor_id" or c.endswith(("_contributor_id", "_login", "_name", "_email"))
-    ]
+    personal = [c for c in frame.columns if is_person_column(c)]
     keys = [c for c in frame.columns if c == "commitment_key" and frame.schema[c] == pl.String]
     key_lists = [c for c in frame.columns if c == "evidence_keys" and frame.schema[c] == pl.List(pl.String)]
     return frame.with_columns(

@@ -76,6 +76,7 @@ COLUMNS: dict[str, pl.DataType] = {
     "review_comment_response_median_hours": pl.Float64(),
     "review_comment_response_median_hours_lower": pl.Float64(),
     "review_comment_response_median_hours_upper": pl.Float64(),
+    "is_enough_data_review_comment_response_median_hours": pl.Boolean(),
     "is_enough_data_review_comment_response": pl.Boolean(),
     "evidence_keys": pl.List(pl.String()),
 }
@@ -337,8 +338,14 @@ def finish(rows: pl.LazyFrame, settings: MetricSettings, members: pl.LazyFrame |
             gated("_response_median", "count_review_comments_answered", min_n).alias(
                 "review_comment_response_median_hours"
             ),
-            pl.when(enough & person).then(lower).alias("review_comment_response_median_hours_lower"),
-            pl.when(enough & person).then(upper).alias("review_comment_response_median_hours_upper"),
+            # Team rows: Woodruff's interval over people (by_subject made it, see common.py).
+            pl.when(enough)
+            .then(pl.when(person).then(lower).otherwise(pl.col("_response_sorted_team_lower")))
+            .alias("review_comment_response_median_hours_lower"),
+            pl.when(enough)
+            .then(pl.when(person).then(upper).otherwise(pl.col("_response_sorted_team_upper")))
+            .alias("review_comment_response_median_hours_upper"),
+            enough.alias("is_enough_data_review_comment_response_median_hours"),
             enough.alias("is_enough_data_review_comment_response"),
         )
         .select([pl.col(name).cast(dtype) for name, dtype in COLUMNS.items()])

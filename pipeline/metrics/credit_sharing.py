@@ -32,11 +32,13 @@ from pipeline.metrics.common import (
     SUBJECT_KEYS,
     MetricSettings,
     by_subject,
+    commits,
     human_contributors,
     humans_by_login,
     local_date,
     periods,
     read,
+    read_shared,
 )
 
 COAUTHOR_KINDS = ("co-authored-by",)
@@ -80,15 +82,20 @@ def _is_human(frame: pl.LazyFrame, column: str, humans: pl.LazyFrame) -> pl.Lazy
 
 def read_trailers(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
     """Credit trailers of reachable commits authored at or before as_of, with the commit's author."""
-    return read(
+    trailers = read_shared(
         con,
-        """SELECT t.repo, t.sha, t.trailer_index, t.trailer AS kind, t.contributor_id AS receiver_contributor_id,
-                  c.author_contributor_id AS giver_contributor_id, c.authored_at AS occurred_at
-           FROM fct_commit_trailers t
-           JOIN fct_commits c ON c.repo = t.repo AND c.sha = t.sha
-           WHERE t.trailer IN ? AND c.authored_at <= ?""",
-        [list(TRAILER_KINDS), settings.as_of],
+        "credit trailers",
+        """SELECT repo, sha, trailer_index, trailer AS kind, contributor_id AS receiver_contributor_id
+           FROM fct_commit_trailers WHERE trailer IN ?""",
+        [list(TRAILER_KINDS)],
     )
+    authors = commits(con, settings).select(
+        "repo",
+        "sha",
+        pl.col("contributor_id").alias("giver_contributor_id"),
+        pl.col("authored_at").alias("occurred_at"),
+    )  # the shared read: fct_commits is not read again for the join
+    return trailers.join(authors, on=["repo", "sha"], how="inner")
 
 
 def trailer_edges(trailers: pl.LazyFrame, humans: pl.LazyFrame) -> pl.LazyFrame:

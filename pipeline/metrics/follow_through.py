@@ -1,6 +1,8 @@
 """Follow-through: commitments and their outcomes, pull-request completion, review requests answered.
 
-A commitment is (assignee, issue or PR, due date). The due date is the calendar date of the
+A commitment is (assignee, issue or PR, due date). The due date, by SPEC's precedence as of
+as_of: a GitHub Projects date field named in [github].due_date_fields, else a Projects iteration's
+last day (with_project_due_dates; the candidates: pipeline/github_projects.py), else the calendar date of the
 milestone's due_on in UTC (GitHub stores 07:00/08:00 UTC, i.e. midnight US Pacific), of the
 milestone the item had at as_of. Everyone ever assigned to a due-dated item has one commitment.
 Outcomes at as_of (dates compared as end of day in settings.timezone):
@@ -14,6 +16,8 @@ A reopened item counts by its last close; closing while assigned wins over a lat
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import duckdb
 import polars as pl
@@ -178,7 +182,10 @@ def _assignments(items: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _warnings(commitments: pl.LazyFrame, events: pl.LazyFrame, settings: MetricSettings) -> pl.LazyFrame:
-    """warned_before_due: the assignee commented on the item or changed its milestone by the end of the due date."""
+    """warned_before_due: the assignee commented on the item or changed its milestone by the end of the
+    commitment's due date, whichever source gave it (a project date field, an iteration, a milestone).
+    A project date changed before it passed is not a warning of the assignee's: GitHub does not say
+    who changed a project field (the new date simply becomes the due date)."""
     signals = events.filter(pl.col("event").is_in(["commented", "milestoned", "demilestoned"])).select(
         "repo",
         "number",
@@ -198,11 +205,110 @@ def _warnings(commitments: pl.LazyFrame, events: pl.LazyFrame, settings: MetricS
     )
 
 
+# SPEC's precedence over the milestone's due date (the projects' candidates: pipeline/github_projects.py).
+PROJECT_DUE_COLUMNS = (
+    "due_date_source",
+    "due_project_owner",
+    "due_project_number",
+    "due_project_title",
+    "due_field_name",
+    "due_evidence",
+)
+
+
+def with_project_due_dates(
+    items: pl.LazyFrame, con: duckdb.DuckDBPyConnection, as_of: datetime
+) -> pl.LazyFrame:
+    """`items` (repo, number, due_date from the milestone the item had at as_of, ...) with SPEC's
+    precedence applied: the item's project due date known at as_of (a date field, else an
+    iteration's last day; rule in sql/41 `perftrust_project_due_at`) replaces the milestone's.
+    Adds PROJECT_DUE_COLUMNS: due_date_source is project_date, project_iteration or milestone (NULL
+    without a due date); due_evidence reads 'Project "Roadmap", field "Target date"' or
+    'Milestone "v1.2"' (the milestone's title when items has milestone_title, else its number)."""
+    project = con.sql(
+        """SELECT repo, number, due_date AS project_due_date, due_source, due_project_owner, due_project_number,
+                  due_project_title, due_field_name, due_evidence AS project_evidence
+           FROM perftrust_project_due_at(?)""",
+        params=[as_of],
+    ).pl()
+    schema = items.collect_schema()
+    project = project.with_columns(
+        pl.col("repo").cast(schema["repo"]), pl.col("number").cast(schema["number"])
+    )
+    milestone = (
+        pl.format('Milestone "{}"', "milestone_title")
+        if "milestone_title" in schema
+        else pl.format("Milestone #{}", "milestone_number")
+    )
+    has_project = pl.col("project_due_date").is_not_null()
+    return (
+        items.join(project.lazy(), on=["repo", "number"], how="left")
+        .with_columns(
+            due_date_source=pl.when(has_project)
+            .then(pl.col("due_source"))
+            .when(pl.col("due_date").is_not_null())
+            .then(pl.lit("milestone")),
+            due_evidence=pl.when(has_project)
+            .then(pl.col("project_evidence"))
+            .when(pl.col("due_date").is_not_null())
+            .then(milestone),
+            due_date=pl.coalesce("project_due_date", "due_date"),
+        )
+        .drop("project_due_date", "due_source", "project_evidence")
+    )
+
+
+def _project_due_moves(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
+    """(repo, number) whose GitHub Projects due date moved after it had passed: at some run the
+    item's project due date (SPEC's pick among its project candidates, as perftrust_project_due_at
+    makes it, at that run) differed from the one the run before saw, and that one's day had passed
+    (the run's day in the configured time zone is later). A date cleared, or the item taken off the
+    project, after its day counts too; a first observation is no move (GitHub keeps no history)."""
+    changes = read(
+        con,
+        """WITH obs AS (
+               SELECT * FROM raw_github__project_due_observations WHERE first_observed_at <= $as_of
+           ), moments AS (
+               SELECT DISTINCT repo, number, first_observed_at AS seen_at FROM obs
+           ), state AS (  -- each candidate at each moment: the stretch it was in then
+               SELECT m.repo, m.number, m.seen_at, o.project_id, o.field_name, o.due_source, o.project_owner,
+                      o.project_number, o.due_date,
+                      row_number() OVER (PARTITION BY m.repo, m.number, m.seen_at, o.project_id, o.field_name
+                                         ORDER BY o.first_observed_at DESC) AS latest
+               FROM moments m JOIN obs o ON o.repo = m.repo AND o.number = m.number AND o.first_observed_at <= m.seen_at
+           ), picked AS (
+               SELECT repo, number, seen_at, due_date,
+                      row_number() OVER (PARTITION BY repo, number, seen_at
+                                         ORDER BY CASE due_source WHEN 'project_date' THEN 1 ELSE 2 END,
+                                                  project_number, project_owner, field_name, project_id) AS due_rank
+               FROM state WHERE latest = 1 AND due_date IS NOT NULL
+           ), timeline AS (
+               SELECT m.repo, m.number, m.seen_at, p.due_date,
+                      lag(p.due_date) OVER (PARTITION BY m.repo, m.number ORDER BY m.seen_at) AS previous_due
+               FROM moments m
+               LEFT JOIN picked p ON p.repo = m.repo AND p.number = m.number AND p.seen_at = m.seen_at AND p.due_rank = 1
+           )
+           SELECT repo, number, seen_at, previous_due FROM timeline
+           WHERE previous_due IS NOT NULL AND due_date IS DISTINCT FROM previous_due""",
+        {"as_of": settings.as_of},  # type: ignore[arg-type]
+    )
+    return (
+        changes.filter(local_date("seen_at", settings.timezone) > pl.col("previous_due"))
+        .select("repo", "number")
+        .unique()
+        .with_columns(project_moved=pl.lit(True))
+    )
+
+
 def _due_moved_after_passed(
     con: duckdb.DuckDBPyConnection, commitments: pl.LazyFrame, events: pl.LazyFrame, settings: MetricSettings
 ) -> pl.LazyFrame:
-    """A due date moved after it had passed: the milestone's due date changed at a run after the old
-    date, or the item left its milestone (demilestoned or moved) after that milestone's date."""
+    """A due date moved after it had passed. A GitHub Projects due date (due_date_source
+    project_date / project_iteration): see _project_due_moves. A milestone's: the milestone's due
+    date changed at a run after the old date, or the item left its milestone (demilestoned or moved)
+    after that milestone's date. An item whose project due date moved after it passed and then fell
+    back to its milestone counts as moved; a milestone's moves do not count while a project date is
+    the due date (the commitment's date did not move)."""
     moved_milestones = read(
         con,
         """SELECT repo, milestone_number, true AS moved FROM (
@@ -229,13 +335,18 @@ def _due_moved_after_passed(
         .unique()
         .with_columns(item_moved=pl.lit(True))
     )
+    from_milestone = pl.col("due_date_source") == "milestone"
     return (
         commitments.join(moved_milestones, on=["repo", "milestone_number"], how="left")
         .join(left_late, on=["repo", "number"], how="left")
+        .join(_project_due_moves(con, settings), on=["repo", "number"], how="left")
         .with_columns(
-            due_moved_after_passed=pl.col("moved").fill_null(False) | pl.col("item_moved").fill_null(False)
+            due_moved_after_passed=(
+                from_milestone & (pl.col("moved").fill_null(False) | pl.col("item_moved").fill_null(False))
+            )
+            | pl.col("project_moved").fill_null(False)
         )
-        .drop("moved", "item_moved")
+        .drop("moved", "item_moved", "project_moved")
     )
 
 
@@ -264,11 +375,16 @@ def outcome_expr(settings: MetricSettings) -> pl.Expr:
 
 
 def commitments(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
-    """fct_commitments as a lazy frame (bots included, flagged)."""
+    """fct_commitments as a lazy frame (bots included, flagged). The due date by SPEC's precedence as
+    of as_of: a GitHub Projects date field, else an iteration's last day, else the milestone's."""
     events = _events(con, settings)
-    items = _close_at_as_of(
-        _milestone_at_as_of(_items(con, settings), events, _milestone_due(con, settings)), events
+    milestones = _milestone_due(con, settings)
+    dated = _milestone_at_as_of(_items(con, settings), events, milestones).join(
+        milestones.select("repo", "milestone_number", pl.col("title").alias("milestone_title")),
+        on=["repo", "milestone_number"],
+        how="left",
     )
+    items = _close_at_as_of(with_project_due_dates(dated, con, settings.as_of), events)
     due_items = items.filter(pl.col("due_date").is_not_null())
     logins = read(
         con,
@@ -294,8 +410,13 @@ def commitments(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.
         pl.col("contributor_id"),
         pl.col("is_bot").fill_null(False).alias("is_assignee_bot"),
         "milestone_number",
-        pl.lit("milestone").alias("due_date_source"),
+        "due_date_source",
         "due_date",
+        "due_project_owner",
+        "due_project_number",
+        "due_project_title",
+        "due_field_name",
+        "due_evidence",
         "assigned_at",
         "unassigned_at",
         "closed_at",
@@ -447,17 +568,20 @@ def _rate_columns(min_n: int) -> list[pl.Expr]:
     return [e for name, (num, den) in RATES.items() for e in rate(name, num, den, min_n)]
 
 
-def _median_columns() -> list[pl.Expr]:
-    """Order-statistic 95% bounds of each median on person rows; NULL on team rows (their values
-    come from several people, and an order-statistic interval would take them as independent)."""
+def _median_columns(min_n: int) -> list[pl.Expr]:
+    """Each median's 95% bounds and is_enough_data_<median> (at least min_n values). Person rows:
+    the order-statistic interval (values taken as independent). Team rows: Woodruff's interval over
+    people (common.by_subject made it: <values>_team_lower / _upper), as values of one person are
+    not independent."""
     out = []
     for name, values in MEDIANS.items():
         sorted_values = pl.col(values).fill_null(pl.lit([], dtype=pl.List(pl.Float64)))
         lower, upper = median_bounds(sorted_values, sorted_values.list.len())
         person = pl.col("team_id").is_null()
         out += [
-            pl.when(person).then(lower).alias(f"{name}_lower"),
-            pl.when(person).then(upper).alias(f"{name}_upper"),
+            pl.when(person).then(lower).otherwise(pl.col(f"{values}_team_lower")).alias(f"{name}_lower"),
+            pl.when(person).then(upper).otherwise(pl.col(f"{values}_team_upper")).alias(f"{name}_upper"),
+            (sorted_values.list.len() >= min_n).alias(f"is_enough_data_{name}"),
         ]
     return out
 
@@ -474,7 +598,7 @@ def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[st
     metric = with_team_intervals(
         _derived_counts(joined).with_columns(
             *_rate_columns(settings.min_n),
-            *_median_columns(),
+            *_median_columns(settings.min_n),
             evidence_keys=pl.concat_list(
                 pl.col("commitment_keys").fill_null([]),
                 pl.col("pull_request_keys").fill_null([]),
@@ -485,7 +609,12 @@ def compute(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> dict[st
         list(RATES),
     )
     table = (
-        metric.drop("commitment_keys", "pull_request_keys", "review_request_keys", *MEDIANS.values())
+        metric.drop(
+            "commitment_keys",
+            "pull_request_keys",
+            "review_request_keys",
+            *(f"{v}{s}" for v in MEDIANS.values() for s in ("", "_team_lower", "_team_upper")),
+        )
         .sort(["team_id", "contributor_id", *PERIOD_KEYS], nulls_last=False)
         .collect()
     )

@@ -23,6 +23,7 @@ from pipeline.metrics.common import (
     MetricSettings,
     by_member,
     by_subject,
+    commits,
     human_contributors,
     humans_by_login,
     local_date,
@@ -104,13 +105,12 @@ def author_requests(requests: pl.LazyFrame, logins: pl.LazyFrame, prs: pl.LazyFr
 
 
 def _commits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
-    commits = read(
-        con,
-        """SELECT repo, sha, author_contributor_id AS contributor_id, authored_at
-           FROM fct_commits WHERE NOT is_merge AND authored_at <= ?""",
-        [settings.as_of],
+    own = (
+        commits(con, settings)
+        .filter(~pl.col("is_merge"))
+        .select("repo", "sha", "contributor_id", "authored_at")
     )
-    return commits.join(human_contributors(con, settings), on="contributor_id", how="semi")
+    return own.join(human_contributors(con, settings), on="contributor_id", how="semi")
 
 
 def _flags(**on: pl.Expr) -> list[pl.Expr]:

@@ -19,7 +19,16 @@ Three kinds of interval, each checked by simulation in tests/test_metrics_covera
   statistics (the binomial argument), interpolated between neighbouring order statistics as
   Hettmansperger and Sheather (1986) do so that it is close to 95 % rather than anywhere between
   95 % and 99 %. Needs n >= 6 (with 5 or fewer values no pair of order statistics reaches 95 %).
-  Assumes independent values; with ties (whole days) it covers more often than 95 %.
+  Assumes independent values; with ties (whole days) it covers more often than 95 %. For one person.
+- ``team_median`` / ``team_median_bounds``: a team's median (of all its members' values pooled) with
+  an interval that treats the PERSON as the unit, as team rates do: Woodruff's (1952) interval.
+  The share of pooled values at or below the median, p = 0.5, is a pooled rate like any other: its
+  standard error is team_rate's delete-one-person jackknife (from each person's count at or below
+  the median and their number of values) with the same Satterthwaite t; the interval of p, 0.5 -/+ t
+  se, is turned back into values through the pooled order statistics (the smallest value whose
+  empirical CDF reaches 0.5 - t se, and the one after the largest that stays below 0.5 + t se).
+  All people at exactly one half have no spread to estimate: then se = sqrt(0.25 / people). Needs 2
+  people and 6 values (NULL otherwise). Closed form: one pass over people, no resampling.
 
 Scalar functions need only the standard library (the report imports them without Polars); the
 ``*_bounds`` functions return Polars expressions and import Polars when called.
@@ -372,3 +381,70 @@ def median_bounds(sorted_values: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]
     )
     enough = n >= MEDIAN_MIN_N
     return pl.when(enough).then(lower), pl.when(enough).then(upper)
+
+
+# -- team medians: Woodruff's interval, the person as the unit ----------------------------------------
+
+
+def _team_median_se(people: int, deltas: list[float], df: float) -> tuple[float, float]:
+    variance = (people - 1) / people * sum(sorted((d - sum(deltas) / people) ** 2 for d in deltas))
+    if variance <= 1e-300:
+        variance = 0.25 / people
+    t = t_quantile(math.floor(df * 10) / 10 if df < _T_TABLE_MAX_DF - 0.1 else df)
+    return math.sqrt(variance), t
+
+
+def team_median(groups: Iterable[Iterable[float]]) -> tuple[float | None, float | None, float | None]:
+    """(median, lower, upper) of a team from its members' values (one iterable per person), the
+    arithmetic of team_median_bounds (see the module docstring). The median is None without values;
+    the bounds are None with fewer than 2 people with values or fewer than 6 values."""
+    members = [sorted(float(v) for v in g if v is not None and not math.isnan(v)) for g in groups]
+    members = [m for m in members if m]
+    pooled = sorted(v for m in members for v in m)
+    total = len(pooled)
+    if not total:
+        return None, None, None
+    middle = total // 2
+    median = pooled[middle] if total % 2 else (pooled[middle - 1] + pooled[middle]) / 2
+    people = len(members)
+    if people < 2 or total < MEDIAN_MIN_N:
+        return median, None, None
+    share = sum(sum(1 for v in m if v <= median) for m in members) / total
+    deltas = [(sum(1 for v in m if v <= median) - share * len(m)) / (total - len(m)) for m in members]
+    weights = [len(m) / total for m in members]
+    a = sorted(w * w / (1 - w) for w in weights)
+    df = 1.0 / (sum(sorted(w * w for w in weights)) + sum(a) ** 2 - sum(x * x for x in a))
+    se, t = _team_median_se(people, deltas, df)
+    low_rank = min(max(math.ceil(total * (0.5 - t * se)), 1), total)
+    high_rank = min(max(math.floor(total * (0.5 + t * se)) + 1, 1), total)
+    return median, pooled[low_rank - 1], pooled[high_rank - 1]
+
+
+def team_median_bounds(
+    sorted_values: pl.Expr,
+    people: pl.Expr,
+    sum_d: pl.Expr,
+    sum_dd: pl.Expr,
+    sum_ww: pl.Expr,
+    sum_a: pl.Expr,
+    sum_aa: pl.Expr,
+) -> tuple[pl.Expr, pl.Expr]:
+    """Lower and upper bound of a team median from the team's pooled values (a list sorted
+    ascending, no nulls) and the sums of team_rate_terms over its people, each person's numerator
+    being their count of values at or below the median and their denominator their number of
+    values (NULL below 2 people or 6 values)."""
+    import polars as pl
+
+    c = people.cast(pl.Float64)
+    total = sorted_values.list.len()
+    variance = ((c - 1) / c * (sum_dd - sum_d * sum_d / c)).clip(lower_bound=0.0)
+    variance = pl.when(variance > 1e-300).then(variance).otherwise(0.25 / c)
+    t = t_quantile_expr(1.0 / (sum_ww + sum_a * sum_a - sum_aa))
+    half = t * variance.sqrt()
+    n = total.cast(pl.Float64)
+    low_rank = (n * (0.5 - half)).ceil().clip(1.0, n).cast(pl.Int64)
+    high_rank = ((n * (0.5 + half)).floor() + 1).clip(1.0, n).cast(pl.Int64)
+    enough = (people >= 2) & (total >= MEDIAN_MIN_N)
+    lower = pl.when(enough).then(sorted_values.list.get(low_rank - 1, null_on_oob=True))
+    upper = pl.when(enough).then(sorted_values.list.get(high_rank - 1, null_on_oob=True))
+    return lower, upper

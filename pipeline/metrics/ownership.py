@@ -31,6 +31,7 @@ from pipeline.metrics.common import (
     SUBJECT_KEYS,
     MetricSettings,
     by_subject,
+    commits,
     human_contributors,
     local_date,
     periods,
@@ -61,25 +62,19 @@ MEASURES = (
 def _commits(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
     """Every loaded commit (all reachable from the synced refs). The message is read
     only where it mentions a fix, which is all rule (b) needs."""
-    return read(
-        con,
-        """SELECT repo, sha, author_contributor_id AS contributor_id, authored_at, subject, is_merge,
-                  is_revert, reverted_sha,
-                  CASE WHEN regexp_matches(message, '(?i)fix') THEN message END AS message
-           FROM fct_commits
-           WHERE authored_at <= ?""",
-        [settings.as_of],
-    )
+    return commits(con, settings)
 
 
 def _files(con: duckdb.DuckDBPyConnection, settings: MetricSettings) -> pl.LazyFrame:
-    return read(
-        con,
-        """SELECT f.repo, f.sha, f.path, c.author_contributor_id AS contributor_id, c.authored_at
-           FROM fct_commit_files f JOIN fct_commits c ON c.repo = f.repo AND c.sha = f.sha
-           WHERE NOT c.is_merge AND c.authored_at <= ?""",
-        [settings.as_of],
+    """Files changed by non-merge commits authored by as_of, with the commit's author and time (the
+    commits from the shared read: fct_commits is not read again for the join)."""
+    files = read(con, "SELECT repo, sha, path FROM fct_commit_files")
+    authors = (
+        commits(con, settings)
+        .filter(~pl.col("is_merge"))
+        .select("repo", "sha", "contributor_id", "authored_at")
     )
+    return files.join(authors, on=["repo", "sha"], how="inner")
 
 
 def _live(commits: pl.LazyFrame) -> pl.LazyFrame:
@@ -158,19 +153,21 @@ def _referenced_fixups(candidates: pl.LazyFrame, commits: pl.LazyFrame) -> pl.La
 
 
 def _fresh_change_fixups(candidates: pl.LazyFrame, files: pl.LazyFrame) -> pl.LazyFrame:
-    """Rule (c): (repo, sha) of fix commits touching a file whose previous change was their author's, recently."""
+    """Rule (c): (repo, sha) of fix commits touching a file whose previous change was their author's,
+    recently. Changes of one file at the same instant (a rebase, a squash of several authors) are one
+    previous change, the author's if any of them is: which came "last" among them is not knowable,
+    and taking whichever row sorted last made the result depend on row order."""
     fix_files = (
         candidates.filter(is_fix_subject())
         .select("repo", "sha", "contributor_id", "authored_at")
         .join(files.select("repo", "sha", "path"), on=["repo", "sha"], how="inner")
         .sort("authored_at")
     )
-    previous = files.select(
-        "repo",
-        "path",
-        pl.col("contributor_id").alias("previous_contributor_id"),
-        pl.col("authored_at").alias("previous_at"),
-    ).sort("previous_at")
+    previous = (
+        files.group_by("repo", "path", pl.col("authored_at").alias("previous_at"))
+        .agg(pl.col("contributor_id").alias("previous_contributor_ids"))
+        .sort("previous_at")
+    )
     return (
         fix_files.join_asof(
             previous,
@@ -182,7 +179,7 @@ def _fresh_change_fixups(candidates: pl.LazyFrame, files: pl.LazyFrame) -> pl.La
             check_sortedness=False,  # both sides sorted above; polars cannot check within `by` groups
         )
         .filter(
-            (pl.col("previous_contributor_id") == pl.col("contributor_id"))
+            pl.col("previous_contributor_ids").list.contains(pl.col("contributor_id"))
             & within_window("authored_at", "previous_at")
         )
         .select("repo", "sha")

@@ -7,6 +7,15 @@ import re
 
 _PSEUDONYM = re.compile(r"^[a-z]+-[0-9a-f]{10}$")
 _COMMITMENT_KEY = re.compile(r"^(github:commitment:.*#[0-9]+/)(.+)$")
+_PERSON_SUFFIXES = ("_contributor_id", "_login", "_name", "_email")
+# Columns named like a person's that name something else (fct_commitments.due_field_name: the GitHub
+# Projects field a due date came from, e.g. "Target date").
+NOT_PEOPLE = frozenset({"due_field_name"})
+
+
+def is_person_column(column: str) -> bool:
+    """A column that names a person (ids, logins, names, emails): pseudonymized when asked."""
+    return column == "contributor_id" or (column.endswith(_PERSON_SUFFIXES) and column not in NOT_PEOPLE)
 
 
 def pseudonym(value: str | None, kind: str = "person") -> str | None:

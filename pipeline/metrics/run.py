@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from pipeline.db import transaction
-from pipeline.metrics.common import MetricSettings, write_table
+from pipeline.metrics.common import MetricSettings, shared_reads, write_table
 from pipeline.runs import utc_now
 from pipeline.trailers import keep_trailers
 
@@ -93,7 +93,11 @@ def compute_metrics(
             cursor.close()
 
     try:
-        with ThreadPoolExecutor(max(1, parallel), thread_name_prefix="perftrust-metrics") as pool:
+        # shared_reads: inputs more than one family needs (the commits) are read once for all.
+        with (
+            shared_reads(),
+            ThreadPoolExecutor(max(1, parallel), thread_name_prefix="perftrust-metrics") as pool,
+        ):
             for future in [pool.submit(run_group, group) for group in _groups(families)]:
                 future.result()
     finally:
