@@ -14,7 +14,8 @@ it). A date moved on a closed item that nothing else changed is therefore not se
 
 Cost: items are asked 100 per query by alias (`issue(number:)` / `pullRequest(number:)`), each with its first
 `PROJECTS_PER_ITEM` project items and their first 100 field values (a project has at most 50
-fields, so one page holds them all): 100 x (1 + 5) connections = 6 points per 100 items. An item on
+fields, so one page holds them all): 100 x (1 + 2) connections = 3 points per 100 items (with 5 project
+items per item it was 6: most items are on one project or none, so fewer is cheaper). An item on
 more projects pages on in later queries, many items per query.
 
 Output: `raw_github__project_items` (one row per item, the project items list whole) and
@@ -41,7 +42,7 @@ from pipeline.runs import StepResult, utc_now
 
 STEP = "github-projects"
 GRAPHQL_URL = "/graphql"
-PROJECTS_PER_ITEM = 5  # project items asked per issue in the first query (more page on)
+PROJECTS_PER_ITEM = 2  # project items asked per issue in the first query (more page on)
 SCOPE_FIX = (
     "give the token the read:project scope: `gh auth refresh -s read:project` (GitHub CLI), or tick "
     "read:project at https://github.com/settings/tokens (classic token); a fine-grained token needs "

@@ -104,7 +104,7 @@ def test_the_query_is_valid_for_githubs_schema_and_costs_six_points_per_100_item
     assert validate(schema, document) == []
     variables = {"owner": "o", "name": "r", "first": PROJECTS_PER_ITEM} | {f"n{i}": i + 1 for i in range(100)}
     cost = query_cost(schema, document, variables)
-    assert cost.errors == [] and cost.points == 6  # 100 x (projectItems 1 + fieldValues 5) / 100
+    assert cost.errors == [] and cost.points == 3  # 100 x (projectItems 1 + fieldValues 2) / 100
 
 
 def test_due_dates_from_project_date_fields_iterations_and_milestones(

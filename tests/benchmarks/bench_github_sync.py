@@ -9,7 +9,9 @@ no-change night, then a night after 100 items changed. Quota units: for REST, th
 quota (GitHub does not count 304s); for GraphQL, the points GitHub's formula charges (what the local
 server's /graphql charges, checked against GitHub's documented examples in the tests) plus the REST
 requests the GraphQL path still makes (repository, milestones, review comments, the change probe).
-Also printed: the REST path's requests against its minimum (ceil(items/100) list pages + one
+The GitHub Projects due-date stage (pipeline/github_projects.py), which every sync runs after either
+path (GraphQL only), is measured on its own each night (`--no-projects` leaves it out); the line
+`with the projects stage` adds its points to both paths. Also printed: the REST path's requests against its minimum (ceil(items/100) list pages + one
 timeline request per item + one reviews request per PR + one commit request per author email) and
 wall times. The last line: `quota units: rest R, graphql G (G/R = x)` for the first sync. A
 benchmark, not a test: nothing is asserted. Figures from the project's 2-core machine are in the
@@ -31,10 +33,11 @@ import duckdb
 from pipeline.db import connect
 from pipeline.github_client import ClientSettings, GitHubClient
 from pipeline.github_graphql import sync_github_repository_graphql
+from pipeline.github_projects import sync_project_due_dates
 from pipeline.github_sync import GitHubSyncOptions, sync_github_repository
 from pipeline.identities import github_login_from_email
 from pipeline.runs import StepResult, start_run
-from tests.support.github_scenario import Dataset, generate_dataset, minimum_requests
+from tests.support.github_scenario import Dataset, add_projects, generate_dataset, minimum_requests
 from tests.support.github_server import GitHubServer
 
 Extract = Callable[..., StepResult]
@@ -81,6 +84,21 @@ def measure(
     }
 
 
+def measure_projects(server: GitHubServer, con: duckdb.DuckDBPyConnection, full_name: str) -> dict[str, Any]:
+    """The projects stage after a sync: its points, queries, items asked and wall time."""
+    client = GitHubClient("valid-token", ClientSettings(base_url=server.base_url))
+    points, queries = server.graphql.points, len(server.graphql.log)
+    started = time.perf_counter()
+    step = sync_project_due_dates(con, client, full_name, start_run(con, "bench-projects"))
+    return {
+        "units": server.graphql.points - points,
+        "graphql_queries": len(server.graphql.log) - queries,
+        "items_asked": step.details.get("items_asked", 0),
+        "rows_added": step.count_rows_added,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -89,10 +107,13 @@ def main() -> None:
     parser.add_argument("--prs", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--changed", type=int, default=100, help="items changed before the last night")
+    parser.add_argument("--no-projects", action="store_true", help="leave the GitHub Projects stage out")
     args = parser.parse_args()
 
     started = time.perf_counter()
     dataset = generate_dataset(1, issues=args.issues, prs=args.prs)
+    if not args.no_projects:
+        add_projects(dataset)  # about a third of the items on a project with date and iteration fields
     generated = time.perf_counter() - started
     repo = dataset.repositories[0]
     options = GitHubSyncOptions(concurrency=args.concurrency, max_commit_logins=10**6)
@@ -111,13 +132,19 @@ def main() -> None:
         )  # GitHub's schema loads once (a second or two), outside the timings
         cons = {api: connect(Path(tmp) / f"{api}.duckdb") for api in PATHS}
         emails = {api: seed_git_commits(con, dataset) for api, con in cons.items()}["rest"]
-        for api, con in cons.items():
-            nights["first"][api] = measure(server, con, api, repo.full_name, options)
-            nights["no_change"][api] = measure(server, con, api, repo.full_name, options)
+        projects: dict[str, dict[str, Any]] = {}
+
+        def night(name: str) -> None:
+            for api, con in cons.items():
+                nights[name][api] = measure(server, con, api, repo.full_name, options)
+            if not args.no_projects:  # the same stage after either path: measured once, on the GraphQL one
+                projects[name] = measure_projects(server, cons["graphql"], repo.full_name)
+
+        night("first")
+        night("no_change")
         items = len(list(repo.visible_items()))
         dataset.advance(seed=2, hours=20, fraction_updated=args.changed / items)
-        for api, con in cons.items():
-            nights["changed"][api] = measure(server, con, api, repo.full_name, options)
+        night("changed")
         counts = {
             table: cons["graphql"].execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             for table in (
@@ -134,7 +161,8 @@ def main() -> None:
         "commit_author_emails": emails,
         "rest_minimum_requests": minimum,
         "rest_ratio_to_minimum": round(rest["rest_counted"] / minimum, 4),
-        **{f"{night}_{api}": m for night, by_api in nights.items() for api, m in by_api.items()},
+        **{f"{name}_{api}": m for name, by_api in nights.items() for api, m in by_api.items()},
+        **{f"{name}_projects_stage": m for name, m in projects.items()},
         **counts,
     }
     out = Path("bench-results")
@@ -143,12 +171,26 @@ def main() -> None:
     width = max(map(len, figures))
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
-    for night, by_api in nights.items():
+    for name, by_api in nights.items():
         r, g = by_api["rest"], by_api["graphql"]
+        stage = projects.get(name)
         print(
-            f"{night:<10} rest {r['units']:>6} units {r['seconds']:>7} s | graphql {g['units']:>5} units "
+            f"{name:<10} rest {r['units']:>6} units {r['seconds']:>7} s | graphql {g['units']:>5} units "
             f"({g['graphql_points']} points in {g['graphql_queries']} queries + {g['rest_counted']} REST) "
             f"{g['seconds']:>7} s"
+            + (
+                f" | projects stage {stage['units']} points in {stage['graphql_queries']} queries "
+                f"({stage['items_asked']} items asked) {stage['seconds']} s"
+                if stage
+                else ""
+            )
+        )
+    if projects:
+        p = projects["first"]["units"]
+        total = (graphql["units"] + p) / (rest["units"] + p)
+        print(
+            f"with the projects stage: rest {rest['units'] + p}, graphql {graphql['units'] + p} "
+            f"(G/R = {total:.4f}, 1/{1 / total:.1f})"
         )
     ratio = graphql["units"] / rest["units"]
     print(
