@@ -271,6 +271,15 @@ def team_rate_sums(prefix: str = "") -> list[pl.Expr]:
     return [pl.col(f"{prefix}{name}").list.sum() for name in TEAM_RATE_SUMS]
 
 
+def _jackknife_variance_and_t(
+    people: pl.Expr, sum_d: pl.Expr, sum_dd: pl.Expr, sum_ww: pl.Expr, sum_a: pl.Expr, sum_aa: pl.Expr
+) -> tuple[pl.Expr, pl.Expr]:
+    """The delete-one-person jackknife variance of a pooled share and its Satterthwaite t, from the
+    sums of team_rate_terms (people as a float): what team rates and team medians share."""
+    variance = ((people - 1) / people * (sum_dd - sum_d * sum_d / people)).clip(lower_bound=0.0)
+    return variance, t_quantile_expr(1.0 / (sum_ww + sum_a * sum_a - sum_aa))
+
+
 def team_rate_bounds(
     rate: pl.Expr,
     people: pl.Expr,
@@ -284,9 +293,7 @@ def team_rate_bounds(
     import polars as pl
 
     c = people.cast(pl.Float64)
-    variance = ((c - 1) / c * (sum_dd - sum_d * sum_d / c)).clip(lower_bound=0.0)
-    df = 1.0 / (sum_ww + sum_a * sum_a - sum_aa)
-    t = t_quantile_expr(df)
+    variance, t = _jackknife_variance_and_t(c, sum_d, sum_dd, sum_ww, sum_a, sum_aa)
     inside = (rate > 0) & (rate < 1) & (variance > 1e-300)
     se = variance.sqrt() / (rate * (1 - rate))
     centre = (rate / (1 - rate)).log()
@@ -437,9 +444,8 @@ def team_median_bounds(
 
     c = people.cast(pl.Float64)
     total = sorted_values.list.len()
-    variance = ((c - 1) / c * (sum_dd - sum_d * sum_d / c)).clip(lower_bound=0.0)
+    variance, t = _jackknife_variance_and_t(c, sum_d, sum_dd, sum_ww, sum_a, sum_aa)
     variance = pl.when(variance > 1e-300).then(variance).otherwise(0.25 / c)
-    t = t_quantile_expr(1.0 / (sum_ww + sum_a * sum_a - sum_aa))
     half = t * variance.sqrt()
     n = total.cast(pl.Float64)
     low_rank = (n * (0.5 - half)).ceil().clip(1.0, n).cast(pl.Int64)
