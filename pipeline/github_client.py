@@ -10,6 +10,7 @@ the client's own token, so a server that echoes the token (or any credential) ca
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
@@ -437,3 +438,50 @@ def _message(body: str, clean: Callable[[str], str]) -> str:
 def _reset_at(headers: dict[str, Any]) -> float | None:
     reset = headers.get("x-ratelimit-reset")
     return float(reset) if reset is not None and str(reset).isdigit() else None
+
+
+@contextlib.contextmanager
+def recorded_step(
+    result: StepResult, client: GitHubClient, *, rest: bool = True, graphql: bool = False
+) -> Iterator[StepResult]:
+    """What a GitHub step really did, recorded on `result` however it ends: the REST requests, 304s,
+    retries, waits and quota left (`rest`), the GraphQL queries and points (`graphql`; with `rest`
+    also the GraphQL points left), scrubbed warnings and the duration. A GitHubError marks the step failed with GitHub's (scrubbed) words and goes on with
+    `exc.step` set, for the caller to record this step instead of one made up afterwards."""
+    stats = client.stats
+    requests_before, not_modified_before, retries_before = (
+        stats.count_requests,
+        stats.count_not_modified,
+        stats.count_retries,
+    )
+    queries_before, points_before, waited_before = (
+        stats.count_graphql_queries,
+        stats.graphql_points,
+        stats.waited_seconds,
+    )
+    try:
+        yield result
+    except GitHubError as exc:
+        result.status = "failed"
+        result.error_message = client.scrub(str(exc))
+        result.transient = exc.transient
+        exc.step = result
+        raise
+    finally:
+        if rest:
+            result.count_api_requests = stats.count_requests - requests_before
+            result.count_not_modified = stats.count_not_modified - not_modified_before
+            result.details.update(
+                rate_limit_remaining=stats.rate_limit_remaining,
+                retries=stats.count_retries - retries_before,
+                waited_seconds=round(stats.waited_seconds - waited_before, 1),
+            )
+        if graphql:
+            result.details.update(
+                graphql_queries=stats.count_graphql_queries - queries_before,
+                graphql_points=stats.graphql_points - points_before,
+            )
+            if rest:
+                result.details["graphql_remaining"] = stats.graphql_remaining
+        result.warnings = [client.scrub(w) for w in result.warnings]
+        result.duration_seconds = time.perf_counter() - result.started_clock

@@ -42,7 +42,6 @@ through `rateLimit` in every query (wait for the reset when near, else stop clea
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +57,7 @@ from pipeline.github_client import (
     HeavyQuery,
     NotFound,
     TransientGitHubError,
+    recorded_step,
 )
 from pipeline.github_sync import (
     ISSUES,
@@ -874,18 +874,9 @@ def sync_github_repository_graphql(
     """`pipeline.github_sync.sync_github_repository` with issues, pull requests, timelines and reviews
     read through GraphQL; same arguments, tables, StepResult and failure contract (`exc.step`).
     `details` adds graphql_queries and graphql_points."""
-    stats = client.stats
-    before = (
-        stats.count_requests,
-        stats.count_not_modified,
-        stats.count_retries,
-        stats.count_graphql_queries,
-        stats.graphql_points,
-    )
-    waited_before = stats.waited_seconds
     sync = _GraphQLSync(con, client, full_name, key or full_name, run_id, options, progress, graphql)
     result = sync.result
-    try:
+    with recorded_step(result, client, graphql=True):
         sync.repository()
         sync.milestones()
         sync.items()
@@ -893,24 +884,5 @@ def sync_github_repository_graphql(
         sync.gone_items()
         if options.commit_logins:
             sync.commit_logins()
-    except GitHubError as exc:
-        result.status = "failed"
-        result.error_message = client.scrub(str(exc))
-        result.transient = exc.transient
-        exc.step = result
-        raise
-    finally:
-        result.count_api_requests = stats.count_requests - before[0]
-        result.count_not_modified = stats.count_not_modified - before[1]
-        result.details.update(
-            rate_limit_remaining=stats.rate_limit_remaining,
-            retries=stats.count_retries - before[2],
-            waited_seconds=round(stats.waited_seconds - waited_before, 1),
-            graphql_queries=stats.count_graphql_queries - before[3],
-            graphql_points=stats.graphql_points - before[4],
-            graphql_remaining=stats.graphql_remaining,
-        )
-        result.warnings = [client.scrub(w) for w in result.warnings]
-        result.duration_seconds = time.perf_counter() - result.started_clock
     result.status = "succeeded" if sync.changed else "unchanged"
     return result

@@ -25,7 +25,6 @@ project and field, the way `raw_github__due_date_observations` keeps milestones)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,7 +35,7 @@ import pyarrow as pa
 
 from pipeline.config import DEFAULT_DUE_DATE_FIELDS
 from pipeline.db import transaction
-from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, TransientGitHubError
+from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, TransientGitHubError, recorded_step
 from pipeline.github_sync import _json, _replace_rows
 from pipeline.runs import StepResult, utc_now
 
@@ -285,11 +284,21 @@ class _ProjectSync:
              "url": GRAPHQL_URL, "fetched_at": now, "run_id": self.run_id}
             for number, nodes in done.items()
         ]  # fmt: skip
+        stored = dict(
+            self.con.execute(
+                """SELECT number, CAST(payload AS VARCHAR) FROM raw_github__project_items
+                   WHERE repo = ? AND list_contains(?, number)""",
+                [self.key, list(done)],
+            ).fetchall()
+        )
         with transaction(self.con):
+            # Every row is written again (its fetched_at says when its projects were last read), but
+            # only new or different ones count as added: an open item asked again with nothing changed
+            # on its projects is no change (a quiet night then says "unchanged").
             _replace_rows(self.con, "raw_github__project_items", ["repo", "number"], rows, PROJECT_ITEMS)
             for number, nodes in done.items():
                 self._observe(number, candidates(nodes, self.options), now)
-        self.result.count_rows_added += len(rows)
+        self.result.count_rows_added += sum(1 for row in rows if stored.get(row["number"]) != row["payload"])
 
     def _observe(self, number: int, seen: list[Candidate], now: datetime) -> None:
         latest = {
@@ -353,25 +362,10 @@ def sync_project_due_dates(
     github-projects): `skipped` with a warning naming the fix when the token may not read projects
     (GitHub answers INSUFFICIENT_SCOPES without read:project); GitHubError subclasses otherwise, with
     `exc.step` set, and what was stored before stays (each batch is one transaction)."""
-    stats = client.stats
-    before = (stats.count_graphql_queries, stats.graphql_points)
     sync = _ProjectSync(con, client, full_name, key or full_name, run_id, options, now)
     result = sync.result
-    try:
+    with recorded_step(result, client, rest=False, graphql=True):
         sync.run()
-    except GitHubError as exc:
-        result.status = "failed"
-        result.error_message = client.scrub(str(exc))
-        result.transient = exc.transient
-        exc.step = result
-        raise
-    finally:
-        result.details.update(
-            graphql_queries=stats.count_graphql_queries - before[0],
-            graphql_points=stats.graphql_points - before[1],
-        )
-        result.warnings = [client.scrub(w) for w in result.warnings]
-        result.duration_seconds = time.perf_counter() - result.started_clock
     if result.status == "running":
         result.status = "succeeded" if result.count_rows_added else "unchanged"
     return result

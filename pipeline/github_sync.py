@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.db import registered, transaction
-from pipeline.github_client import GitHubClient, GitHubError, NotFound, Response
+from pipeline.github_client import GitHubClient, NotFound, Response, recorded_step
 from pipeline.identities import github_login_from_email
 from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
 
@@ -625,11 +625,9 @@ def sync_github_repository(
     step as a failed StepResult with what it really did (requests, 304s, rows added, duration, quota
     left, the error message), for the caller to record instead of a step made up afterwards.
     """
-    before = (client.stats.count_requests, client.stats.count_not_modified, client.stats.count_retries)
-    waited_before = client.stats.waited_seconds
     sync = _Sync(con, client, full_name, key or full_name, run_id, options, progress)
     result = sync.result
-    try:
+    with recorded_step(result, client):
         sync.repository()
         sync.milestones()
         sync.issues()
@@ -638,22 +636,6 @@ def sync_github_repository(
         sync.gone_items()
         if options.commit_logins:
             sync.commit_logins()
-    except GitHubError as exc:
-        result.status = "failed"
-        result.error_message = client.scrub(str(exc))
-        result.transient = exc.transient
-        exc.step = result
-        raise
-    finally:
-        result.count_api_requests = client.stats.count_requests - before[0]
-        result.count_not_modified = client.stats.count_not_modified - before[1]
-        result.details.update(
-            rate_limit_remaining=client.stats.rate_limit_remaining,
-            retries=client.stats.count_retries - before[2],
-            waited_seconds=round(client.stats.waited_seconds - waited_before, 1),
-        )
-        result.warnings = [client.scrub(w) for w in result.warnings]
-        result.duration_seconds = time.perf_counter() - result.started_clock
     result.status = "succeeded" if sync.changed else "unchanged"
     return result
 

@@ -97,7 +97,7 @@ def closed_day(dataset: Dataset, number: int) -> date:
     return closed.date()
 
 
-def test_the_query_is_valid_for_githubs_schema_and_costs_six_points_per_100_items() -> None:
+def test_the_query_is_valid_for_githubs_schema_and_costs_three_points_per_100_items() -> None:
     schema = github_schema()
     query = project_items_query([False, True] * 50)
     document = parse(query)
@@ -200,6 +200,21 @@ def test_due_dates_from_project_date_fields_iterations_and_milestones(
 def _entry(dataset: Dataset, project_number: int, number: int) -> Any:
     project = dataset.project(dataset.org.login, project_number)
     return next(e for e in project.items if e.content.number == number)
+
+
+def test_open_items_read_again_with_nothing_changed_are_no_change(
+    tmp_path: Path, server: GitHubServer, dataset: Dataset
+) -> None:
+    """A quiet night asks the open items again (GitHub keeps a project change off the issue's
+    updatedAt) but adds nothing: the step says unchanged and counts no rows."""
+    con = connect(tmp_path / "quiet.duckdb")
+    repo = dataset.repositories[0]
+    _, first = sync(con, server, repo.full_name)
+    _, again = sync(con, server, repo.full_name)
+    open_items = sum(1 for i in repo.visible_items() if i.state == "open")
+    assert first.count_rows_added == sum(1 for _ in repo.visible_items())
+    assert again.details["items_asked"] == open_items > 0
+    assert (again.status, again.count_rows_added) == ("unchanged", 0)
 
 
 def test_a_moved_date_is_two_observations_and_a_cleared_one_a_null(
