@@ -381,6 +381,13 @@ class GitHubClient:
             reset_at,
         )
 
+    def back_off_heavy_query(self, attempt: int, what: str) -> None:
+        """GitHub timed out (502/504) on a GraphQL query already at its smallest: wait with backoff
+        before the next try, or give up after max_retries with an error saying so."""
+        if attempt >= self.settings.max_retries:
+            raise TransientGitHubError(f"GitHub's GraphQL API kept timing out on {what}", "run again later")
+        self._wait(self._backoff(attempt))
+
     def wait_for_graphql_budget(self, rate: dict[str, Any], min_remaining: int) -> bool:
         """Before a GraphQL query, given the last answer's rateLimit: True after waiting for the reset
         when fewer than min_remaining points are left and the reset is near enough (the caller then

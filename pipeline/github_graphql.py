@@ -521,12 +521,7 @@ class _GraphQLSync(_Sync):
                     self.page_size = max(1, self.page_size // 2)
                     self.result.details["graphql_page_size"] = self.page_size
                     continue
-                if attempt >= self.client.settings.max_retries:
-                    raise TransientGitHubError(
-                        f"GitHub's GraphQL API kept timing out on {self.full_name} even one item at a time",
-                        "run again later",
-                    ) from None
-                self.client._wait(self.client._backoff(attempt))
+                self.client.back_off_heavy_query(attempt, f"{self.full_name} even one item at a time")
                 attempt += 1
                 continue
             if response.errors and _is_timeout(response.errors) and not response.data and self.page_size > 1:

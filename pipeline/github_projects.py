@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from pipeline.config import DEFAULT_DUE_DATE_FIELDS
 from pipeline.db import transaction
-from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, TransientGitHubError, recorded_step
+from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, recorded_step
 from pipeline.github_sync import _json, _replace_rows
 from pipeline.runs import StepResult, utc_now
 
@@ -244,12 +244,7 @@ class _ProjectSync:
                     self.batch = max(1, len(asking) // 2)
                     self.result.details["graphql_batch"] = self.batch
                     return {}, set()
-                if attempt >= self.client.settings.max_retries:
-                    raise TransientGitHubError(
-                        f"GitHub's GraphQL API kept timing out on {self.full_name} projects",
-                        "run again later",
-                    ) from None
-                self.client._wait(self.client._backoff(attempt))
+                self.client.back_off_heavy_query(attempt, f"{self.full_name} projects")
                 attempt += 1
                 continue
             if data.get("__no_scope"):
