@@ -8,7 +8,8 @@ import shutil
 # GitPython refuses to import when git is missing; `perftrust doctor` must still run and say so.
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 # Polars' allocator (jemalloc) returns freed memory to the system at once instead of keeping it for
-# later: the metrics of git/git peaked 90 MB lower. Read when Polars loads, so set before any import.
+# later: a sync of git/git peaked 90 MB lower. Read when Polars loads, so set before any import. The
+# metrics worker chooses again by history size (pipeline/metrics/worker.py).
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 import sys
