@@ -9,8 +9,16 @@ login, then the field name (sql/41_fct_github.sql, `perftrust_project_due_at`).
 
 Which items are asked, per run: every item of the repository never asked before (so the first run
 asks them all), every item whose issue row changed since its projects were last read, and every
-open item (a project value can change without the issue's updatedAt moving: GitHub does not touch
-it). A date moved on a closed item that nothing else changed is therefore not seen.
+item on a project page that changed (a project value can change without the issue's updatedAt
+moving: GitHub does not touch it). The projects are watched over REST (`ProjectWatch`): each project
+the repository's items are on is listed (`GET /orgs/{org}/projectsV2/{n}/items?q=repo:OWNER/NAME`
+with the due fields' values) once, and every later run asks each page again with its ETag. A 304
+costs no quota, so a quiet night costs 304s only and no GraphQL points. A page that changed (an
+issue on it changed, or an entry) costs a request; the entries on it whose own state (updated_at,
+due field values, archived) differs from last time are asked again, open or closed. The watch moves only after the items it named are stored. Where
+the REST projects API cannot be used (a server without it, a refused request), the run asks every
+open item instead, as before the watch. Not seen: an item put on a project none of the repository's
+items was on before, until the item itself changes.
 
 Cost: items are asked 100 per query by alias (`issue(number:)` / `pullRequest(number:)`), each with its first
 `PROJECTS_PER_ITEM` project items and their first 100 field values (a project has at most 50
@@ -25,21 +33,30 @@ project and field, the way `raw_github__due_date_observations` keeps milestones)
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import duckdb
 import pyarrow as pa
 
 from pipeline.config import DEFAULT_DUE_DATE_FIELDS
 from pipeline.db import transaction
-from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, recorded_step
+from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, NotFound, RateLimited, recorded_step
+from pipeline.github_sync import SOURCE as GITHUB
 from pipeline.github_sync import _json, _replace_rows
-from pipeline.runs import StepResult, utc_now
+from pipeline.runs import StepResult, read_cursor, utc_now, write_cursor
 
 STEP = "github-projects"
+# The project pages last seen are kept in the repository's GitHub cursor (sync_state, source github)
+# under this key: they travel with the github source in the store, and the issue extractors keep
+# keys they do not know when they move their own cursors.
+WATCH = "projects_watch"
+WATCH_VERSION = 1
 GRAPHQL_URL = "/graphql"
 PROJECTS_PER_ITEM = 2  # project items asked per issue in the first query (more page on)
 SCOPE_FIX = (
@@ -162,6 +179,101 @@ def candidates(nodes: list[dict[str, Any]], options: ProjectOptions) -> list[Can
     return out
 
 
+class ProjectWatch:
+    """Which of a repository's items are on project pages that changed since the last run, asked
+    over REST with the ETags of last time (module docstring). State, per project ("Organization/
+    login/number"): the field ids asked for, and each page's URL, ETag, next URL and item numbers."""
+
+    def __init__(self, client: GitHubClient, full_name: str, options: ProjectOptions) -> None:
+        self.client, self.full_name, self.options = client, full_name, options
+        self.names = {n.strip().casefold() for n in options.due_date_fields}
+        self.projects: dict[str, dict[str, Any]] = {}  # what this run saw, saved by the caller
+
+    @staticmethod
+    def base(project: str) -> str:
+        kind, login, number = project.split("/")
+        return f"/{'orgs' if kind == 'Organization' else 'users'}/{login}/projectsV2/{number}"
+
+    def changed(self, state: dict[str, Any]) -> set[int] | None:
+        """Item numbers on pages that changed, or that left a page, since `state`; None when the
+        REST projects API cannot be used (the caller then asks the open items)."""
+        if state.get("unavailable"):
+            return None
+        numbers: set[int] = set()
+        for project, stored in (state.get("projects") or {}).items():
+            try:
+                numbers |= self.walk(project, stored)
+            except NotFound:  # the project is gone (or hidden now): ask its items again, stop watching
+                numbers |= {int(n) for page in stored.get("pages") or [] for n in page["items"]}
+            except RateLimited:
+                raise
+            except GitHubError:
+                return None
+        return numbers
+
+    def walk(self, project: str, stored: dict[str, Any] | None) -> set[int]:
+        """One project's pages, each asked with its stored ETag; returns the numbers of the items
+        whose project entry changed (its updated_at, archived state or due field values), joined or
+        left, and keeps the pages seen. A page also changes when an issue on it does (each item
+        carries its issue): only the entries that differ are asked again."""
+        base = self.base(project)
+        stored = stored or {}
+        fields = self._due_field_ids(base, stored.get("fields"))
+        params = {"per_page": self.client.settings.per_page, "q": f"repo:{self.full_name}"}
+        if fields[1]:
+            params["fields"] = ",".join(str(i) for i in fields[1])
+        before = {page["url"]: page for page in stored.get("pages") or []}
+        seen_before = {n: fp for page in before.values() for n, fp in page["items"].items()}
+        url: str | None = f"{base}/items?{urlencode(params)}"
+        pages: list[dict[str, Any]] = []
+        while url and all(page["url"] != url for page in pages):
+            old = before.get(url)
+            response = self.client.get(url, etag=old["etag"] if old else None)
+            if response.status == 304 and old is not None:
+                pages.append(old)
+                url = old["next"]
+                continue
+            items = self._fingerprints(response.data or [])
+            pages.append({"url": url, "etag": response.etag, "next": response.next_url, "items": items})
+            url = response.next_url
+        seen = {n: fp for page in pages for n, fp in page["items"].items()}
+        self.projects[project] = {"fields": fields, "pages": pages}
+        return {int(n) for n in seen.keys() | seen_before.keys() if seen.get(n) != seen_before.get(n)}
+
+    def _due_field_ids(self, base: str, stored: list[Any] | None) -> list[Any]:
+        """[ETag, ids] of the project's due fields (date fields named in the options, iterations)."""
+        response = self.client.get(f"{base}/fields", {"per_page": 100}, stored[0] if stored else None)
+        if response.status == 304 and stored:
+            return stored
+        ids = sorted(
+            int(f["id"])
+            for f in response.data or []
+            if str(f.get("data_type", "")).lower() == "iteration"
+            or (
+                str(f.get("data_type", "")).lower() == "date"
+                and str(f.get("name", "")).strip().casefold() in self.names
+            )
+        )
+        return [response.etag, ids]
+
+    def _fingerprints(self, items: list[dict[str, Any]]) -> dict[str, str]:
+        """This repository's issues and pull requests among a page's project items: number (as a
+        JSON key) -> a digest of the entry's own state (not its issue's)."""
+        wanted = self.full_name.casefold()
+        out = {}
+        for item in items:
+            content = item.get("content") or {}
+            parts = urlsplit(str(content.get("html_url") or "")).path.strip("/").split("/")
+            if len(parts) >= 4 and f"{parts[0]}/{parts[1]}".casefold() == wanted and content.get("number"):
+                own = [
+                    item.get("id"), item.get("updated_at"), item.get("archived_at"),
+                    [f for f in item.get("fields") or [] if str(f.get("data_type", "")).lower() != "title"],
+                ]  # fmt: skip
+                digest = hashlib.sha256(json.dumps(own, sort_keys=True).encode()).hexdigest()[:16]
+                out[str(int(content["number"]))] = digest
+        return out
+
+
 class _ProjectSync:
     def __init__(
         self,
@@ -179,19 +291,34 @@ class _ProjectSync:
         self.batch = max(1, options.batch)
         self.rate: dict[str, Any] = {}
         self.is_pull: dict[int, bool] = {}
+        self.asked: list[int] = []
         self.result = StepResult(step=STEP, repo=key)
+        self.watch = ProjectWatch(client, full_name, options)
 
     def due_items(self) -> list[int]:
+        """The items to ask (module docstring): never asked, changed since, or on a changed project
+        page (every open item when nothing is watched yet or the watch cannot be used)."""
+        state = (read_cursor(self.con, GITHUB, self.key) or {}).get(WATCH)
+        on_changed_pages: set[int] | None = None
+        if isinstance(state, dict) and state.get("version") == WATCH_VERSION:
+            on_changed_pages = self.watch.changed(state)
+            self.result.details["watch"] = "unavailable" if on_changed_pages is None else "used"
         rows = self.con.execute(
-            """SELECT i.number, i.is_pull_request FROM raw_github__issues i
+            """SELECT i.number, i.is_pull_request,
+                      p.number IS NULL OR i.fetched_at > p.fetched_at, i.payload->>'$.state' = 'open'
+               FROM raw_github__issues i
                LEFT JOIN raw_github__project_items p ON p.repo = i.repo AND p.number = i.number
                WHERE i.repo = ? AND i.gone_reason IS NULL
-                 AND (p.number IS NULL OR i.fetched_at > p.fetched_at OR i.payload->>'$.state' = 'open')
                ORDER BY i.number""",
             [self.key],
         ).fetchall()
-        self.is_pull = {r[0]: bool(r[1]) for r in rows}
-        return [r[0] for r in rows]
+        chosen = [
+            r for r in rows
+            if r[2] or (r[3] if on_changed_pages is None else r[0] in on_changed_pages)
+        ]  # fmt: skip
+        self.is_pull = {r[0]: bool(r[1]) for r in chosen}
+        self.asked = [r[0] for r in chosen]
+        return list(self.asked)
 
     def run(self) -> None:
         pending = self.due_items()
@@ -204,6 +331,56 @@ class _ProjectSync:
             done, gone = fetched
             self._store(done)
             pending = [n for n in pending if n not in done and n not in gone]
+        self._watch_from_now()
+
+    def _watch_from_now(self) -> None:
+        """Every item asked is stored: keep the pages this run saw (listing the projects not watched
+        yet), so the next run asks only what changes after now."""
+        rows = self.con.execute(
+            """SELECT DISTINCT p->>'$.owner.__typename', p->>'$.owner.login', p->>'$.number'
+               FROM (SELECT unnest(json_extract(payload, '$[*].project')) AS p
+                     FROM raw_github__project_items WHERE repo = ? AND count_project_items > 0)
+               WHERE p->>'$.owner.login' IS NOT NULL""",
+            [self.key],
+        ).fetchall()
+        narrowed = {n.strip().casefold() for n in self.options.projects}
+        for kind, login, number in sorted(rows):
+            project = f"{kind}/{login}/{number}"
+            if project in self.watch.projects or (
+                narrowed and f"{login}/{number}".casefold() not in narrowed
+            ):
+                continue
+            try:
+                self.watch.walk(project, None)
+            except RateLimited:
+                raise
+            except GitHubError as exc:
+                # GraphQL just showed the project, so REST cannot list it (a GitHub Enterprise
+                # Server without the projectsV2 endpoints, a refused request): the next run asks
+                # the open items, as without a watch, and tries again.
+                reason = self.client.scrub(str(exc))
+                self.result.details["watch"] = f"unavailable: {reason}"
+                self._save_watch({"version": WATCH_VERSION, "unavailable": reason, "projects": {}})
+                return
+        self._save_watch({"version": WATCH_VERSION, "projects": self.watch.projects})
+
+    def _save_watch(self, state: dict[str, Any]) -> None:
+        with transaction(self.con):
+            if self.result.details.get("watch") == "used":
+                # The items not asked are on pages that answered 304: this run saw their due dates
+                # unchanged, so their latest stretches reach this run (as an asked item's do).
+                self.con.execute(
+                    """UPDATE raw_github__project_due_observations o SET last_observed_at = $now, last_run_id = $run
+                       FROM (SELECT number, project_id, field_name, max(first_observed_at) AS first_observed_at
+                             FROM raw_github__project_due_observations WHERE repo = $repo GROUP BY ALL) latest
+                       WHERE o.repo = $repo AND o.number = latest.number AND o.project_id = latest.project_id
+                         AND o.field_name = latest.field_name AND o.first_observed_at = latest.first_observed_at
+                         AND NOT list_contains($asked, o.number)""",
+                    {"now": self.now or utc_now(), "run": self.run_id, "repo": self.key, "asked": self.asked},
+                )
+            cursor = read_cursor(self.con, GITHUB, self.key) or {}
+            cursor[WATCH] = state
+            write_cursor(self.con, GITHUB, self.key, cursor, self.run_id)
 
     def _ask(self, numbers: list[int], after: dict[int, str | None]) -> dict[str, Any]:
         self._check_budget()
@@ -359,7 +536,7 @@ def sync_project_due_dates(
     `exc.step` set, and what was stored before stays (each batch is one transaction)."""
     sync = _ProjectSync(con, client, full_name, key or full_name, run_id, options, now)
     result = sync.result
-    with recorded_step(result, client, rest=False, graphql=True):
+    with recorded_step(result, client, rest=True, graphql=True):
         sync.run()
     if result.status == "running":
         result.status = "succeeded" if result.count_rows_added else "unchanged"

@@ -169,6 +169,9 @@ def sync_project_stage(
         "rows": projects.count_rows_added,
         "graphql_queries": queries,
         "graphql_points": points,
+        "rest_requests": projects.count_api_requests,  # the watch's page checks (304s cost no quota)
+        "not_modified": projects.count_not_modified,
+        **({"watch": projects.details["watch"]} if "watch" in projects.details else {}),
         "seconds": round(projects.duration_seconds, 2),
         **({"error": projects.error_message} if projects.error_message else {}),
     }
@@ -177,6 +180,7 @@ def sync_project_stage(
         step.details["graphql_points"] = int(step.details.get("graphql_points") or 0) + points
         step.details["graphql_remaining"] = client.stats.graphql_remaining
     step.count_api_requests += client.stats.count_requests - requests_before
+    step.count_not_modified += projects.count_not_modified
     step.duration_seconds += projects.duration_seconds
     step.warnings.extend(projects.warnings)
     if projects.status == "failed":

@@ -33,6 +33,7 @@ from pipeline.runs import StepResult, start_run
 from tests.support.github_graphql import github_schema, query_cost
 from tests.support.github_scenario import Dataset, ProjectIteration, add_projects, generate_dataset
 from tests.support.github_server import GitHubServer
+from tests.support.openapi import SKIP_REASON, openapi_available, validate_response
 
 TOKEN = "valid-token"
 OPTIONS = GitHubSyncOptions(concurrency=1, commit_logins=False)
@@ -202,19 +203,98 @@ def _entry(dataset: Dataset, project_number: int, number: int) -> Any:
     return next(e for e in project.items if e.content.number == number)
 
 
-def test_open_items_read_again_with_nothing_changed_are_no_change(
+def test_a_quiet_night_costs_no_points_and_only_304s(
     tmp_path: Path, server: GitHubServer, dataset: Dataset
 ) -> None:
-    """A quiet night asks the open items again (GitHub keeps a project change off the issue's
-    updatedAt) but adds nothing: the step says unchanged and counts no rows."""
+    """After the first read, the projects are watched over REST: a night when nothing changed asks
+    every watched page with its ETag (all 304, no quota), sends no GraphQL query and says unchanged."""
     con = connect(tmp_path / "quiet.duckdb")
     repo = dataset.repositories[0]
     _, first = sync(con, server, repo.full_name)
-    _, again = sync(con, server, repo.full_name)
-    open_items = sum(1 for i in repo.visible_items() if i.state == "open")
     assert first.count_rows_added == sum(1 for _ in repo.visible_items())
-    assert again.details["items_asked"] == open_items > 0
-    assert (again.status, again.count_rows_added) == ("unchanged", 0)
+    # The first read lists each project the repository's items are on (two org projects, one user's).
+    listed = {r.path.split("/items")[0] for r in server.requests if "/projectsV2/" in r.path}
+    assert listed >= {f"/orgs/{dataset.org.login}/projectsV2/1", f"/orgs/{dataset.org.login}/projectsV2/2"}
+    server.reset_log()
+    points = server.graphql.points
+    github = client(server)
+    again = sync_project_due_dates(con, github, repo.full_name, start_run(con, "quiet"))
+    assert again.details["items_asked"] == 0 and again.details["watch"] == "used"
+    assert server.graphql.points == points and again.details["graphql_queries"] == 0
+    project_requests = [r for r in server.requests if "/projectsV2/" in r.path]
+    assert project_requests and all(r.status == 304 and not r.counted for r in project_requests)
+    assert (again.status, again.count_rows_added, again.count_not_modified) == (
+        "unchanged", 0, len(project_requests),
+    )  # fmt: skip
+
+
+def test_a_changed_page_names_the_items_to_ask_open_or_closed(
+    tmp_path: Path, server: GitHubServer, dataset: Dataset
+) -> None:
+    """A date cleared on a closed item (nothing else about the item changes) is seen the next run:
+    its project page answers 200 and, of the entries on it, only the one that changed is asked. An
+    issue that changes makes its page change too, but asks only that issue again."""
+    con = connect(tmp_path / "changed.duckdb")
+    repo = dataset.repositories[0]
+    dated = scenario(dataset, "project_date")  # closed, dated on Roadmap only
+    sync(con, server, repo.full_name)
+    assert found(con, dated)[1] == "project_date"
+    dataset.set_project_value(dataset.org.login, 1, repo.full_name, dated, "Target date", None)
+    server.reset_log()
+    _, result = sync(con, server, repo.full_name)
+    assert result.details["items_asked"] == 1
+    assert [r.status for r in server.requests if "/projectsV2/1/items" in r.path].count(200) == 1
+    assert [r[0] for r in con.execute(
+        "SELECT due_date FROM fct_due_date_observations WHERE number = ? ORDER BY first_observed_at", [dated]
+    ).fetchall()] == [closed_day(dataset, dated) + timedelta(days=2), None]  # fmt: skip
+    assert due(con, dated) is None or due(con, dated)[1] == "milestone"  # type: ignore[index]
+    dataset.advance(seed=3, hours=20, fraction_updated=0.1)
+    run_id, result = sync(con, server, repo.full_name)
+    changed = con.execute("SELECT count(*) FROM raw_github__issues WHERE run_id = ?", [run_id]).fetchall()[0][
+        0
+    ]
+    assert result.details["items_asked"] == changed > 0
+
+
+def test_an_item_put_on_a_watched_project_is_seen(
+    tmp_path: Path, server: GitHubServer, dataset: Dataset
+) -> None:
+    con = connect(tmp_path / "added.duckdb")
+    repo = dataset.repositories[0]
+    sync(con, server, repo.full_name)
+    release = dataset.project(dataset.org.login, 2)
+    on_release = {e.content.number for e in release.items if e.repo is repo}
+    newcomer = next(
+        i for i in sorted(repo.visible_items(), key=lambda i: i.number) if i.number not in on_release
+    )
+    template = release.items[0]
+    with dataset.lock:
+        release.items.append(
+            type(template)(99_000_001, "PVTI_new", newcomer, repo, dataset.now, dataset.now,
+                           values={"Due date": dataset.now.date() + timedelta(days=3)})
+        )  # fmt: skip
+        dataset.version += 1
+    sync(con, server, repo.full_name)
+    assert found(con, newcomer.number)[:2] == (dataset.now.date() + timedelta(days=3), "project_date")
+
+
+def test_without_the_rest_projects_api_the_open_items_are_asked(
+    tmp_path: Path, server: GitHubServer, dataset: Dataset
+) -> None:
+    """A server without the projectsV2 REST endpoints (404): the watch says so, and every run asks
+    the open items as before it, so a moved date of an open item is still seen."""
+    con = connect(tmp_path / "no-rest.duckdb")
+    repo = dataset.repositories[0]
+    server.inject(r"/projectsV2/", status=404, times=10**6)
+    _, first = sync(con, server, repo.full_name)
+    assert first.details["watch"].startswith("unavailable: GitHub has no /orgs/")
+    moved = scenario(dataset, "project_date_moved")
+    new = dataset.now.date() + timedelta(days=40)
+    dataset.set_project_value(dataset.org.login, 2, repo.full_name, moved, "Due date", new)
+    _, again = sync(con, server, repo.full_name)
+    assert again.details["items_asked"] == sum(1 for i in repo.visible_items() if i.state == "open")
+    assert again.details["watch"].startswith("unavailable")
+    assert found(con, moved)[0] == new
 
 
 def test_a_moved_date_is_two_observations_and_a_cleared_one_a_null(
@@ -230,7 +310,7 @@ def test_a_moved_date_is_two_observations_and_a_cleared_one_a_null(
     dataset.set_project_value(dataset.org.login, 2, repo.full_name, moved, "Due date", new)
     dataset.set_project_value(dataset.org.login, 1, repo.full_name, dated, "Target date", None)
     second_run, result = sync(con, server, repo.full_name)
-    # Run 2 asks the open items (the moved one is open) and items whose issue changed; not all again.
+    # Run 2 asks the items on changed project pages and items whose issue changed; not all again.
     assert 0 < result.details["items_asked"] < sum(1 for _ in repo.visible_items())
     rows = con.execute(
         """SELECT due_date, first_run_id, last_run_id, due_source, project_title, field_name
@@ -242,11 +322,11 @@ def test_a_moved_date_is_two_observations_and_a_cleared_one_a_null(
         (new, second_run, second_run, "project_date", "Release plan", "Due date"),
     ]
     assert found(con, moved)[0] == new
-    # The cleared date of a closed item is not seen (closed, unchanged: not asked again) ...
+    # The cleared date of a closed item is seen too (its project page changed) ...
     assert [r[0] for r in con.execute(
         "SELECT due_date FROM fct_due_date_observations WHERE number = ? ORDER BY first_observed_at", [dated]
-    ).fetchall()] == [closed_day(dataset, dated) + timedelta(days=2)]  # fmt: skip
-    # ... while an open item's cleared value starts a NULL stretch, and its project date gives way.
+    ).fetchall()] == [closed_day(dataset, dated) + timedelta(days=2), None]  # fmt: skip
+    # ... and an open item's cleared value starts a NULL stretch, and its project date gives way.
     running = scenario(dataset, "project_iteration_running")
     dataset.set_project_value(dataset.org.login, 1, repo.full_name, running, "Sprint", None)
     third_run, _ = sync(con, server, repo.full_name)
@@ -359,3 +439,37 @@ def test_doctor_checks_read_project() -> None:
     assert "project" not in scopes.detail  # said once, in its own check
     bare = doctor._project_scope(_user(""))
     assert bare.status == "warn" and bare.fix and "read:project" in bare.fix
+
+
+@pytest.mark.skipif(not openapi_available(), reason=SKIP_REASON)
+def test_the_servers_rest_projects_lists_match_githubs_description(
+    server: GitHubServer, dataset: Dataset
+) -> None:
+    """The local server's projectsV2 lists (what the watch asks) validate against GitHub's OpenAPI
+    description, page by cursor, filter by repo:, carry the asked fields and answer 304 to an ETag."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"token {TOKEN}"
+    repo = dataset.repositories[0]
+    roadmap = dataset.project(dataset.org.login, 1)
+    base = f"/orgs/{dataset.org.login}/projectsV2/1"
+    fields = session.get(server.base_url + base + "/fields")
+    validate_response("GET", base + "/fields", 200, fields.json())
+    due_ids = [f["id"] for f in fields.json() if f["data_type"] in ("date", "iteration")]
+    assert {f["name"] for f in fields.json()} == {f.name for f in roadmap.fields}
+    url: str | None = (
+        server.base_url
+        + f"{base}/items?per_page=7&q=repo:{repo.full_name}&fields={','.join(map(str, due_ids))}"
+    )
+    numbers: list[int] = []
+    while url:
+        page = session.get(url)
+        validate_response("GET", base + "/items", 200, page.json())
+        for item in page.json():
+            assert {f["id"] for f in item["fields"]} == {roadmap.field_named("Title").id, *due_ids}
+        numbers += [item["content"]["number"] for item in page.json()]
+        url = page.links.get("next", {}).get("url")
+    assert numbers == [e.content.number for e in roadmap.items if e.repo is repo and not e.archived]
+    etag = session.get(server.base_url + base + "/fields").headers["ETag"]
+    assert session.get(server.base_url + base + "/fields", headers={"If-None-Match": etag}).status_code == 304
+    missing = session.get(server.base_url + f"/orgs/{dataset.org.login}/projectsV2/99/items")
+    assert missing.status_code == 404 and missing.json()["message"] == "Not Found"

@@ -85,13 +85,18 @@ def measure(
 
 
 def measure_projects(server: GitHubServer, con: duckdb.DuckDBPyConnection, full_name: str) -> dict[str, Any]:
-    """The projects stage after a sync: its points, queries, items asked and wall time."""
+    """The projects stage after a sync: its points and REST requests that cost quota (the watch's
+    page checks: 304s cost none), queries, items asked and wall time."""
     client = GitHubClient("valid-token", ClientSettings(base_url=server.base_url))
     points, queries = server.graphql.points, len(server.graphql.log)
+    server.reset_log()
     started = time.perf_counter()
     step = sync_project_due_dates(con, client, full_name, start_run(con, "bench-projects"))
     return {
-        "units": server.graphql.points - points,
+        "units": server.graphql.points - points + server.counted_requests,
+        "graphql_points": server.graphql.points - points,
+        "rest_counted": server.counted_requests,
+        "rest_not_modified": step.count_not_modified,
         "graphql_queries": len(server.graphql.log) - queries,
         "items_asked": step.details.get("items_asked", 0),
         "rows_added": step.count_rows_added,
@@ -179,8 +184,9 @@ def main() -> None:
             f"({g['graphql_points']} points in {g['graphql_queries']} queries + {g['rest_counted']} REST) "
             f"{g['seconds']:>7} s"
             + (
-                f" | projects stage {stage['units']} points in {stage['graphql_queries']} queries "
-                f"({stage['items_asked']} items asked) {stage['seconds']} s"
+                f" | projects stage {stage['units']} units ({stage['graphql_points']} points in "
+                f"{stage['graphql_queries']} queries + {stage['rest_counted']} REST, "
+                f"{stage['rest_not_modified']} 304s; {stage['items_asked']} items asked) {stage['seconds']} s"
                 if stage
                 else ""
             )

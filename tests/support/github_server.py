@@ -28,6 +28,13 @@ endpoints perftrust's extractor uses, with GitHub's observable behaviour:
   otherwise faulted answer 500, 502 or 503 or drop the connection half-way through the body
   (:data:`RANDOM_FAULTS`), drawn from ``random.Random(fault_seed)``; ``random_faults`` counts them.
 
+* GitHub Projects over REST (``/orgs/{org}/projectsV2/{n}/items`` and ``/fields``, the same under
+  ``/users/{login}``): a project's items with their content (the issue or pull request as the lists
+  render it) and the values of the fields named in ``fields`` (ids, comma-separated or ``fields[]``),
+  filtered by ``q`` (only the ``repo:OWNER/NAME`` qualifier is applied; archived items are left out),
+  paged by cursor (``after``, ``Link: <...after=...>; rel="next"``) like GitHub's projectsV2 lists;
+  the fields with their iterations. A changed value changes the item's ``updated_at`` and the page's
+  ETag.
 * ``POST /graphql``: GitHub's GraphQL API over the same dataset, validated against GitHub's published
   schema and charged by GitHub's formula per token (:mod:`tests.support.github_graphql`,
   :attr:`GitHubServer.graphql`); it spends GraphQL points, never the REST quota.
@@ -61,6 +68,7 @@ Semantics worth knowing when writing tests:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -87,6 +95,10 @@ from tests.support.github_scenario import (
     IssueComment,
     Label,
     Milestone,
+    Project,
+    ProjectField,
+    ProjectItem,
+    ProjectIteration,
     Repository,
     Review,
     ReviewComment,
@@ -213,6 +225,7 @@ _REPO_ROUTES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
 _REPOS_PREFIX = re.compile(r"/repos/([^/]+)/([^/]+)(/.*)?")
 _REPOSITORIES_PREFIX = re.compile(r"/repositories/(\d+)(/.*)?")
 _ORG_REPOS = re.compile(r"/orgs/([^/]+)/repos")
+_PROJECT_LISTS = re.compile(r"/(orgs|users)/([^/]+)/projectsV2/(\d+)/(items|fields)")
 
 
 def endpoint_of(path: str) -> str:
@@ -234,6 +247,9 @@ def endpoint_of(path: str) -> str:
         return "/repos/{owner}/{repo}" + rest
     if _ORG_REPOS.fullmatch(path):
         return "/orgs/{org}/repos"
+    if m := _PROJECT_LISTS.fullmatch(path):
+        owner = "{org}" if m.group(1) == "orgs" else "{username}"
+        return f"/{m.group(1)}/{owner}/projectsV2/{{project_number}}/{m.group(4)}"
     return path
 
 
@@ -1435,6 +1451,9 @@ class GitHubServer:
                 return self._moved(f"/repositories/{renamed.id}{rest}", pairs)
         elif m := _ORG_REPOS.fullmatch(path):
             return self._org_repos(m.group(1), path, pairs, query)
+        elif m := _PROJECT_LISTS.fullmatch(path):
+            kind, login, number, what = m.groups()
+            return self._project_list(kind, login, int(number), what, path, pairs, query)
         elif path == "/user":
             return self._authenticated_user()
         else:
@@ -1811,6 +1830,146 @@ class GitHubServer:
             repos.sort(key=lambda r: (r.created_at, r.id), reverse=desc)
         items = [_dumps(self.r.minimal_repo(r, self._open_count(r))) for r in repos]
         return self._page(items, path, pairs, query)
+
+    # -- GitHub Projects (REST) ----------------------------------------------------------------------
+
+    def _project_list(
+        self, kind: str, login: str, number: int, what: str, path: str,
+        pairs: list[tuple[str, str]], query: dict[str, str],
+    ) -> _Response:  # fmt: skip
+        owner_type = "Organization" if kind == "orgs" else "User"
+        project = next(
+            (
+                p for p in self.dataset.projects
+                if p.owner.login.lower() == login.lower() and p.owner.type == owner_type and p.number == number
+            ),
+            None,
+        )  # fmt: skip
+        if project is None:
+            return _error(404, "Not Found")
+        project_url = f"{self.base_url}/{kind}/{project.owner.login}/projectsV2/{project.number}"
+        if what == "fields":
+            return self._cursor_page(
+                [(str(f.id), _dumps(self._project_field(f, project_url))) for f in project.fields],
+                path,
+                pairs,
+                query,
+            )
+        wanted: set[int] = set()
+        for key, value in pairs:
+            if key in ("fields", "fields[]"):
+                wanted |= {int(v) for v in value.split(",") if v.strip().isdigit()}
+        repos = {
+            token.removeprefix("repo:").lower()
+            for token in query.get("q", "").split()
+            if token.startswith("repo:")
+        }
+        entries = [
+            e for e in project.items
+            if not e.archived and (not repos or e.repo.full_name.lower() in repos)
+        ]  # fmt: skip
+        asked = tuple(sorted(wanted))
+
+        def rendered(e: ProjectItem) -> bytes:
+            key = ("project_item", project.id, e.id, asked)
+            return bytes(
+                self._cached(key, lambda: _dumps(self._project_item(project, e, project_url, asked)))
+            )
+
+        return self._cursor_page([(str(e.id), rendered(e)) for e in entries], path, pairs, query)
+
+    def _project_field(self, f: ProjectField, project_url: str) -> JSON:
+        out: JSON = {
+            "id": f.id,
+            "node_id": f.node_id,
+            "name": f.name,
+            "data_type": f.data_type.lower(),
+            "project_url": project_url,
+            "created_at": _iso(self.dataset.start),
+            "updated_at": _iso(self.dataset.start),
+        }
+        if f.data_type == "ITERATION":
+            out["configuration"] = {
+                "duration": f.iterations[0].duration if f.iterations else 14,
+                "start_day": 1,
+                "iterations": [self._iteration(i) for i in f.iterations],
+            }
+        return out
+
+    def _iteration(self, i: ProjectIteration) -> JSON:
+        return {
+            "id": i.id,
+            "title": {"raw": i.title, "html": i.title},
+            "start_date": i.start_date.isoformat(),
+            "duration": i.duration,
+            "completed": i.last_day < self.dataset.now.date(),
+        }
+
+    def _project_item(
+        self, project: Project, entry: ProjectItem, project_url: str, wanted: tuple[int, ...]
+    ) -> JSON:
+        item, repo = entry.content, entry.repo
+        is_pull = item.pull is not None
+        content = self._pull_json(repo, item, full=False) if is_pull else self._issue_json(repo, item)
+        fields: list[JSON] = []
+        for f in project.fields:
+            if f.data_type != "TITLE" and f.id not in wanted:
+                continue  # GitHub: the title always, other fields when asked for by id
+            value: Any = entry.values.get(f.name)
+            if f.data_type == "TITLE":
+                value = {
+                    "raw": item.title, "html": item.title, "number": item.number,
+                    "url": content.get("html_url"), "issue_id": item.id, "state": item.state,
+                    "state_reason": item.state_reason, "is_draft": False,
+                }  # fmt: skip
+            elif isinstance(value, ProjectIteration):
+                value = self._iteration(value)
+            elif value is not None:
+                value = value.isoformat()
+            fields.append({"id": f.id, "name": f.name, "data_type": f.data_type.lower(), "value": value})
+        return {
+            "id": entry.id,
+            "node_id": entry.node_id,
+            "project_url": project_url,
+            "content_type": "PullRequest" if is_pull else "Issue",
+            "content": content,
+            "creator": self.r.user(self.dataset.humans[0]),  # who put it on the project: not modelled
+            "created_at": _iso(entry.created_at),
+            "updated_at": _iso(entry.updated_at),
+            "archived_at": None,
+            "item_url": f"{project_url}/items/{entry.id}",
+            "fields": fields,
+        }
+
+    def _cursor_page(
+        self,
+        items: list[tuple[str, bytes]],
+        link_path: str,
+        pairs: list[tuple[str, str]],
+        query: dict[str, str],
+    ) -> _Response:
+        """A page of a cursor-paged list (the projectsV2 endpoints): ``after`` is the opaque cursor of
+        the last item of the page before, ``Link`` has rel="next" while more items follow."""
+        try:
+            per_page = int(query.get("per_page", "30"))
+        except ValueError:
+            per_page = 30
+        per_page = 30 if per_page < 1 else min(per_page, self.per_page_max)
+        start = 0
+        if after := query.get("after"):
+            try:
+                key = base64.b64decode(after).decode().removeprefix("cursor:")
+            except (ValueError, UnicodeDecodeError):
+                return _error(400, "Invalid cursor")
+            keys = [k for k, _ in items]
+            start = keys.index(key) + 1 if key in keys else len(items)
+        chunk = items[start : start + per_page]
+        response = _Response(200, b"[" + b",".join(v for _, v in chunk) + b"]")
+        if start + per_page < len(items) and chunk:
+            cursor = base64.b64encode(f"cursor:{chunk[-1][0]}".encode()).decode()
+            out = [(k, v) for k, v in pairs if k not in ("after", "before")] + [("after", cursor)]
+            response.headers["Link"] = f'<{self.base_url}{link_path}?{urlencode(out)}>; rel="next"'
+        return response
 
     # -- pagination ---------------------------------------------------------------------------------
 
