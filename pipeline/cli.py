@@ -132,7 +132,9 @@ def _print_summary(
     if any(s.step.startswith("github") for s in steps):
         items = sum(s.count_rows_added for s in steps if s.step == "github_sync")
         requests = sum(s.count_api_requests for s in steps)
-        github = f"   GitHub items updated: {items:,} ({requests:,} requests)"
+        entries = sum(int((s.details.get("projects") or {}).get("rows") or 0) for s in steps)
+        projects = f", Projects entries changed: {entries:,}" if entries else ""
+        github = f"   GitHub items updated: {items:,}{projects} ({requests:,} requests)"
     contributors = "" if count_contributors is None else f"   contributors: {count_contributors:,}"
     console.print(
         Text(f"commits added: {commits:,}{github}{contributors}   time: {seconds:.2f} s"),

@@ -181,6 +181,8 @@ def sync_project_stage(
         step.details["graphql_remaining"] = client.stats.graphql_remaining
     step.count_api_requests += client.stats.count_requests - requests_before
     step.count_not_modified += projects.count_not_modified
+    if projects.count_rows_added and step.status == "unchanged":
+        step.status = "succeeded"  # a due date moved on a project: the repository's data changed
     step.duration_seconds += projects.duration_seconds
     step.warnings.extend(projects.warnings)
     if projects.status == "failed":

@@ -245,6 +245,8 @@ def test_each_sync_reads_the_projects_in_the_repositorys_step(synced: Synced) ->
     # them, nothing else changed on GitHub.
     assert first[:4] == ("succeeded", "succeeded", visible, visible) and first[4] == []
     assert second[1:4] == ("succeeded", 2, 2) and second[4] == []
+    assert second[0] == "succeeded"  # no issue changed, but two due dates did
+    assert "Projects entries changed: 2 " in " ".join(synced.second.output.split())
     with duckdb.connect(str(synced.db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw_github__project_items").fetchone() == (visible,)
         # Published with the GitHub source: the observations carry the key the issues do.
