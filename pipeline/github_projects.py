@@ -45,7 +45,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.config import DEFAULT_DUE_DATE_FIELDS
-from pipeline.db import transaction
+from pipeline.db import registered, transaction
 from pipeline.github_client import GitHubClient, GitHubError, HeavyQuery, NotFound, RateLimited, recorded_step
 from pipeline.github_sync import SOURCE as GITHUB
 from pipeline.github_sync import _json, _replace_rows
@@ -86,6 +86,23 @@ PROJECT_ITEMS = pa.schema(
         pa.field("run_id", pa.string()),
     ]
 )
+
+
+OBSERVED = pa.schema(
+    [
+        pa.field("number", pa.int32()),
+        pa.field("project_id", pa.string()),
+        pa.field("field_name", pa.string()),
+        pa.field("due_source", pa.string()),
+        pa.field("project_owner", pa.string()),
+        pa.field("project_number", pa.int32()),
+        pa.field("project_title", pa.string()),
+        pa.field("due_date", pa.date32()),
+        pa.field("iteration_title", pa.string()),
+        pa.field("iteration_start_date", pa.date32()),
+        pa.field("iteration_duration", pa.int32()),
+    ]
+)  # the candidates one run saw (Candidate's fields), compared with the latest stretches in SQL
 
 
 def project_items_query(kinds: Sequence[bool]) -> str:
@@ -468,54 +485,68 @@ class _ProjectSync:
             # only new or different ones count as added: an open item asked again with nothing changed
             # on its projects is no change (a quiet night then says "unchanged").
             _replace_rows(self.con, "raw_github__project_items", ["repo", "number"], rows, PROJECT_ITEMS)
-            for number, nodes in done.items():
-                self._observe(number, candidates(nodes, self.options), now)
+            self._observe(done, now)
         self.result.count_rows_added += sum(1 for row in rows if stored.get(row["number"]) != row["payload"])
 
-    def _observe(self, number: int, seen: list[Candidate], now: datetime) -> None:
-        latest = {
-            (r[0], r[1]): r[2:]
-            for r in self.con.execute(
-                """SELECT project_id, field_name, due_date, first_observed_at, due_source, project_owner,
-                          project_number, project_title
-                   FROM raw_github__project_due_observations
-                   WHERE repo = ? AND number = ?
-                   QUALIFY row_number() OVER (PARTITION BY project_id, field_name ORDER BY last_observed_at DESC) = 1""",
-                [self.key, number],
-            ).fetchall()
-        }
-        current = {(c.project_id, c.field_name): c for c in seen}
-        for (project_id, field_name), (due, first, source, owner, pnum, title) in latest.items():
-            if (project_id, field_name) not in current and due is not None:  # cleared, or off the project
-                current[(project_id, field_name)] = Candidate(
-                    project_id, field_name, source, owner, pnum, title, None
-                )
-            elif (project_id, field_name) not in current:
-                self.con.execute(
-                    """UPDATE raw_github__project_due_observations SET last_observed_at = ?, last_run_id = ?
-                       WHERE repo = ? AND number = ? AND project_id = ? AND field_name = ? AND first_observed_at = ?""",
-                    [now, self.run_id, self.key, number, project_id, field_name, first],
-                )
-        for (project_id, field_name), c in current.items():
-            before = latest.get((project_id, field_name))
-            if before is not None and before[0] == c.due_date:
-                self.con.execute(
-                    """UPDATE raw_github__project_due_observations
-                       SET last_observed_at = ?, last_run_id = ?, project_title = coalesce(?, project_title)
-                       WHERE repo = ? AND number = ? AND project_id = ? AND field_name = ? AND first_observed_at = ?""",
-                    [now, self.run_id, c.project_title, self.key, number, project_id, field_name, before[1]],
-                )
-                continue
+    def _observe(self, done: dict[int, list[dict[str, Any]]], now: datetime) -> None:
+        """Record the due dates this run saw on the items in `done`, set-wise (one statement per
+        kind of change, not per item): per (item, project, field), a date equal to the latest
+        stretch's extends it; a new or different date starts a stretch; a dated stretch whose
+        candidate is gone (value cleared, item off the project) is followed by a NULL stretch; a
+        NULL stretch still unseen extends."""
+        seen = pa.Table.from_pylist(
+            [
+                {"number": number, **vars(c)}
+                for number, nodes in done.items()
+                for c in candidates(nodes, self.options)
+            ],
+            schema=OBSERVED,
+        )
+        asked = pa.table({"number": pa.array(list(done), pa.int32())})
+        same = "l.number = s.number AND l.project_id = s.project_id AND l.field_name = s.field_name"
+        params = {"repo": self.key, "now": now, "run": self.run_id}
+        columns = """repo, number, project_id, field_name, due_source, project_owner, project_number,
+                     project_title, due_date, iteration_title, iteration_start_date, iteration_duration,
+                     first_observed_at, last_observed_at, first_run_id, last_run_id"""
+        with registered(self.con, "perftrust_seen", seen), registered(self.con, "perftrust_asked", asked):
             self.con.execute(
-                """INSERT INTO raw_github__project_due_observations
-                   (repo, number, project_id, field_name, due_source, project_owner, project_number, project_title,
-                    due_date, iteration_title, iteration_start_date, iteration_duration, first_observed_at,
-                    last_observed_at, first_run_id, last_run_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [self.key, number, project_id, field_name, c.due_source, c.project_owner, c.project_number,
-                 c.project_title, c.due_date, c.iteration_title, c.iteration_start_date, c.iteration_duration,
-                 now, now, self.run_id, self.run_id],
-            )  # fmt: skip
+                """CREATE OR REPLACE TEMP TABLE perftrust_latest AS
+                   SELECT o.* FROM raw_github__project_due_observations o SEMI JOIN perftrust_asked a USING (number)
+                   WHERE o.repo = $repo
+                   QUALIFY row_number() OVER (
+                       PARTITION BY o.number, o.project_id, o.field_name ORDER BY o.last_observed_at DESC) = 1""",
+                {"repo": self.key},
+            )
+            try:
+                self.con.execute(
+                    f"""UPDATE raw_github__project_due_observations o
+                        SET last_observed_at = $now, last_run_id = $run,
+                            project_title = coalesce(x.seen_title, o.project_title)
+                        FROM (SELECT l.number, l.project_id, l.field_name, l.first_observed_at,
+                                     s.project_title AS seen_title
+                              FROM perftrust_latest l LEFT JOIN perftrust_seen s ON {same}
+                              WHERE (s.number IS NOT NULL AND s.due_date IS NOT DISTINCT FROM l.due_date)
+                                 OR (s.number IS NULL AND l.due_date IS NULL)) x
+                        WHERE o.repo = $repo AND o.number = x.number AND o.project_id = x.project_id
+                          AND o.field_name = x.field_name AND o.first_observed_at = x.first_observed_at""",
+                    params,
+                )
+                self.con.execute(
+                    f"""INSERT INTO raw_github__project_due_observations ({columns})
+                        SELECT $repo, s.number, s.project_id, s.field_name, s.due_source, s.project_owner,
+                               s.project_number, s.project_title, s.due_date, s.iteration_title,
+                               s.iteration_start_date, s.iteration_duration, $now, $now, $run, $run
+                        FROM perftrust_seen s LEFT JOIN perftrust_latest l ON {same}
+                        WHERE l.number IS NULL OR l.due_date IS DISTINCT FROM s.due_date
+                        UNION ALL
+                        SELECT $repo, l.number, l.project_id, l.field_name, l.due_source, l.project_owner,
+                               l.project_number, l.project_title, NULL, NULL, NULL, NULL, $now, $now, $run, $run
+                        FROM perftrust_latest l ANTI JOIN perftrust_seen s ON {same}
+                        WHERE l.due_date IS NOT NULL""",
+                    params,
+                )
+            finally:
+                self.con.execute("DROP TABLE IF EXISTS perftrust_latest")
 
 
 def sync_project_due_dates(
