@@ -10,8 +10,9 @@ quota (GitHub does not count 304s); for GraphQL, the points GitHub's formula cha
 server's /graphql charges, checked against GitHub's documented examples in the tests) plus the REST
 requests the GraphQL path still makes (repository, milestones, review comments, the change probe).
 The GitHub Projects due-date stage (pipeline/github_projects.py), which every sync runs after either
-path (GraphQL only), is measured on its own each night (`--no-projects` leaves it out); the line
-`with the projects stage` adds its points to both paths. Also printed: the REST path's requests against its minimum (ceil(items/100) list pages + one
+path (GraphQL queries, and REST requests for its watch of the project pages), is measured on its own
+each night (`--no-projects` leaves it out): its units are its points plus its REST requests that
+cost quota; the line `with the projects stage` adds its first-sync units to both paths. Also printed: the REST path's requests against its minimum (ceil(items/100) list pages + one
 timeline request per item + one reviews request per PR + one commit request per author email) and
 wall times. The last line: `quota units: rest R, graphql G (G/R = x)` for the first sync. A
 benchmark, not a test: nothing is asserted. Figures from the project's 2-core machine are in the
