@@ -51,7 +51,7 @@ COMMENT ON COLUMN fct_commitments.is_assignee_bot IS 'The assignee is a bot (kep
 COMMENT ON COLUMN fct_commitments.milestone_number IS 'The milestone the item had at as_of (its last milestoned/demilestoned event, else the current one).';
 COMMENT ON COLUMN fct_commitments.due_date_source IS 'Where the due date came from, by SPEC''s precedence: project_date (a GitHub Projects date field named in [github].due_date_fields), else project_iteration (a Projects iteration field), else milestone. Between projects: the lowest project number, then owner login, then field name (sql/41 perftrust_project_due_at).';
 COMMENT ON COLUMN fct_commitments.due_date IS 'The due date as the latest sync up to as_of saw it (the earliest sync''s when none was that early): the project date field''s value, the iteration''s last day (start + duration - 1), or the date part of the milestone''s due_on in UTC.';
-COMMENT ON COLUMN fct_commitments.due_project_owner IS 'Login of the organization or user owning the project the due date came from (project sources; NULL for milestone).';
+COMMENT ON COLUMN fct_commitments.due_project_owner IS 'Login of the organization or user owning the project the due date came from (project sources; NULL for milestone); a pseudonym under --pseudonymize, as it may name a person.';
 COMMENT ON COLUMN fct_commitments.due_project_number IS 'Number of that project (per owner: github.com/orgs/OWNER/projects/N).';
 COMMENT ON COLUMN fct_commitments.due_project_title IS 'Title of that project.';
 COMMENT ON COLUMN fct_commitments.due_field_name IS 'The project date or iteration field the due date came from (NULL for milestone).';

@@ -587,17 +587,29 @@ def test_a_used_up_graphql_budget_in_the_projects_stage_stops_the_rest_cleanly(t
 
 
 def test_pseudonyms_leave_the_field_names_alone(synced: Synced) -> None:
-    """--pseudonymize hides every column named *_name; due_field_name names a project field."""
+    """--pseudonymize hides every column named *_name; due_field_name names a project field. The
+    project's owner may be a person (a user's board): it is hidden."""
     with connect(synced.db) as con:
         compute_metrics(
             con, MetricSettings(as_of=synced.synced_at, pseudonymize=True), families=FOLLOW, parallel=1
         )
         fields = {r[0] for r in con.execute("SELECT DISTINCT due_field_name FROM fct_commitments").fetchall()}
         logins = {r[0] for r in con.execute("SELECT DISTINCT assignee_login FROM fct_commitments").fetchall()}
+        owners = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT due_project_owner FROM fct_commitments WHERE due_project_owner IS NOT NULL"
+            ).fetchall()
+        }
     assert (
         {"Target date", "Due date", "Sprint"}
         <= fields
         <= {None, "Target date", "Due date", "Sprint", "End date"}
     )
     assert all(login.startswith("person-") for login in logins)
-    assert not is_personal("due_field_name") and is_personal("assignee_login")
+    assert owners and all(owner.startswith("person-") for owner in owners)
+    assert (
+        not is_personal("due_field_name")
+        and is_personal("assignee_login")
+        and is_personal("due_project_owner")
+    )

@@ -11,11 +11,18 @@ _PERSON_SUFFIXES = ("_contributor_id", "_login", "_name", "_email")
 # Columns named like a person's that name something else (fct_commitments.due_field_name: the GitHub
 # Projects field a due date came from, e.g. "Target date").
 NOT_PEOPLE = frozenset({"due_field_name"})
+# Columns that may name a person without a person's suffix: the owner of a GitHub project is an
+# organization or a user (a personal board), so it is hidden too.
+ALSO_PEOPLE = frozenset({"due_project_owner"})
 
 
 def is_person_column(column: str) -> bool:
     """A column that names a person (ids, logins, names, emails): pseudonymized when asked."""
-    return column == "contributor_id" or (column.endswith(_PERSON_SUFFIXES) and column not in NOT_PEOPLE)
+    return (
+        column == "contributor_id"
+        or column in ALSO_PEOPLE
+        or (column.endswith(_PERSON_SUFFIXES) and column not in NOT_PEOPLE)
+    )
 
 
 def pseudonym(value: str | None, kind: str = "person") -> str | None:
