@@ -258,6 +258,7 @@ SELECT
     node->>'$.project.url' AS project_url,
     coalesce(CAST(node->>'$.project.closed' AS BOOLEAN), false) AS is_project_closed,
     coalesce(CAST(node->>'$.isArchived' AS BOOLEAN), false) AS is_archived,
+    json_extract(node, '$.fieldValues.nodes') AS field_values,
     fetched_at,
     run_id
 FROM entries;
@@ -272,25 +273,24 @@ COMMENT ON COLUMN stg_github__project_items.project_title IS 'Project title.';
 COMMENT ON COLUMN stg_github__project_items.project_url IS 'Link to the project on GitHub.';
 COMMENT ON COLUMN stg_github__project_items.is_project_closed IS 'The project is closed.';
 COMMENT ON COLUMN stg_github__project_items.is_archived IS 'The item is archived on that project (its values still count).';
+COMMENT ON COLUMN stg_github__project_items.field_values IS 'The item''s date and iteration field values as GitHub sent them (JSON list; one row each in stg_github__project_field_values).';
 COMMENT ON COLUMN stg_github__project_items.fetched_at IS 'When it was fetched (UTC).';
 COMMENT ON COLUMN stg_github__project_items.run_id IS 'Run that fetched it.';
 
 CREATE OR REPLACE VIEW stg_github__project_field_values AS
-WITH entries AS (
-    SELECT repo, number, unnest(json_extract(payload, '$[*]')) AS node, fetched_at, run_id
-    FROM raw_github__project_items
-), field_values AS (
-    SELECT repo, number, node, unnest(json_extract(node, '$.fieldValues.nodes[*]')) AS value, fetched_at, run_id
-    FROM entries
+WITH field_values AS (
+    SELECT repo, number, project_item_id, project_id, project_owner, project_number, project_title,
+           unnest(json_extract(field_values, '$[*]')) AS value, fetched_at, run_id
+    FROM stg_github__project_items
 )
 SELECT
     repo,
     number,
-    node->>'$.id' AS project_item_id,
-    node->>'$.project.id' AS project_id,
-    node->>'$.project.owner.login' AS project_owner,
-    CAST(node->>'$.project.number' AS INTEGER) AS project_number,
-    perftrust_clean_text(node->>'$.project.title') AS project_title,
+    project_item_id,
+    project_id,
+    project_owner,
+    project_number,
+    project_title,
     value->>'$.field.name' AS field_name,
     CASE value->>'$.__typename' WHEN 'ProjectV2ItemFieldDateValue' THEN 'date' ELSE 'iteration' END AS value_type,
     CAST(value->>'$.date' AS DATE) AS date_value,
