@@ -197,9 +197,10 @@ def candidates(nodes: list[dict[str, Any]], options: ProjectOptions) -> list[Can
 
 
 class ProjectWatch:
-    """Which of a repository's items are on project pages that changed since the last run, asked
-    over REST with the ETags of last time (module docstring). State, per project ("Organization/
-    login/number"): the field ids asked for, and each page's URL, ETag, next URL and item numbers."""
+    """Which of a repository's items have project entries that changed since the last run, from
+    the project pages asked over REST with the ETags of last time (module docstring). State, per
+    project ("Organization/login/number"): the due fields' ETag and ids, and each page's URL, ETag,
+    next URL and a digest of each of the repository's entries on it (by item number)."""
 
     def __init__(self, client: GitHubClient, full_name: str, options: ProjectOptions) -> None:
         self.client, self.full_name, self.options = client, full_name, options
@@ -212,8 +213,9 @@ class ProjectWatch:
         return f"/{'orgs' if kind == 'Organization' else 'users'}/{login}/projectsV2/{number}"
 
     def changed(self, state: dict[str, Any]) -> set[int] | None:
-        """Item numbers on pages that changed, or that left a page, since `state`; None when the
-        REST projects API cannot be used (the caller then asks the open items)."""
+        """Numbers of the items whose entries changed, joined or left a watched project since
+        `state` (every item of a project that is gone); None when the REST projects API cannot be
+        used (the caller then asks the open items)."""
         if state.get("unavailable"):
             return None
         numbers: set[int] = set()
