@@ -92,6 +92,27 @@ def _progress() -> Iterator[Any]:
         yield factory
 
 
+def grouped_warnings(steps: list[StepResult], shown: int = 3) -> list[str]:
+    """Each step's warnings, "repo: warning"; a warning several repositories share word for word
+    but their names (a token without read:project, over fifty repositories) is said once, naming
+    the first few of them."""
+    groups: dict[str, list[str]] = {}
+    for step in steps:
+        for warning in step.warnings:
+            template = warning.replace(step.repo, "\0") if step.repo else warning
+            groups.setdefault(template, []).append(step.repo)
+    lines = []
+    for template, repos in groups.items():
+        if len(set(repos)) < 2 or "\0" not in template:
+            lines += [f"{repo}: {template.replace(chr(0), repo)}" for repo in repos]
+            continue
+        more = f" and {len(repos) - shown} more" if len(repos) > shown else ""
+        lines.append(
+            f"{', '.join(repos[:shown])}{more}: {template.replace(chr(0), 'each of these repositories')}"
+        )
+    return lines
+
+
 def _print_summary(
     command: str,
     run_id: str,
@@ -117,9 +138,9 @@ def _print_summary(
             Text(f"{step.duration_seconds:.2f}"),
         )
     console.print(table)
+    for line in grouped_warnings(steps):
+        _say("warning", "yellow", line)
     for step in steps:
-        for warning in step.warnings:
-            _say("warning", "yellow", f"{step.repo}: {warning}")
         if step.error_message:
             kept = ""
             if step.details.get("kept_last_good_data"):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.cli import grouped_warnings, main
+from pipeline.runs import StepResult
 from tests.conftest import GitRepo
 
 
@@ -87,3 +88,23 @@ def test_config_file_repositories_and_unknown_keys(repo: GitRepo, tmp_path: Path
     bad = CliRunner().invoke(main, ["sync", "--config", str(config)])
     assert bad.exit_code == 2
     assert "unknown key [database].paht" in bad.output and "fix:" in bad.output
+
+
+def test_a_warning_many_repositories_share_is_said_once() -> None:
+    """A token without read:project over many repositories: one line naming the first three and how
+    many more, not one long line each; a warning of one repository stays as it is."""
+    fix = "the token may not read projects (INSUFFICIENT_SCOPES); give the token the read:project scope"
+    steps = []
+    for name in ("acme/api", "acme/web", "acme/docs", "acme/infra", "acme/site"):
+        step = StepResult("github_sync", name)
+        step.warnings.append(f"GitHub Projects due dates of {name} were not read: {fix}")
+        steps.append(step)
+    steps[0].warnings.append("acme/api is now acme/api2 on GitHub (renamed or transferred)")
+    assert grouped_warnings(steps) == [
+        "acme/api, acme/web, acme/docs and 2 more: GitHub Projects due dates of each of these repositories "
+        f"were not read: {fix}",
+        "acme/api: acme/api is now acme/api2 on GitHub (renamed or transferred)",
+    ]
+    assert grouped_warnings(steps[1:2]) == [
+        f"acme/web: GitHub Projects due dates of acme/web were not read: {fix}"
+    ]
